@@ -1,0 +1,50 @@
+# Shipway: `make run` starts the product on its embedded default, `make test` runs every check.
+# Both set up everything themselves on a fresh machine: Debian packages, .venv, the package.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the tests and the sandbox use: a real registry, htpasswd, openssl, skopeo, kubectl.
+DEB_TOOLS := docker-registry:docker-registry htpasswd:apache2-utils openssl:openssl skopeo:skopeo kubectl:kubernetes-client
+
+.PHONY: run test lint typecheck bench setup clean debian-packages
+
+setup: $(STAMP) debian-packages
+
+# Checked on every run (it is only `command -v`), installed with apt-get only when missing.
+debian-packages:
+	@missing=""; for pair in $(DEB_TOOLS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+run: setup
+	$(BIN)/shipway sandbox up
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: setup lint typecheck
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m benchmarks.operator --pipelines 1000 --unrelated-secrets 10000
+
+clean:
+	rm -rf $(VENV) .shipway .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The Shipway REST API (FastAPI), one router per resource."""

@@ -1,0 +1,1 @@
+"""The `shipway` command line, one module per noun."""

@@ -1,0 +1,22 @@
+"""The ``shipway`` command: one sub-command module per noun, assembled here."""
+
+from __future__ import annotations
+
+import typer
+
+from shipway.cli import dockerconfig, manifests, resolve
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="shipway", help="Shipway: a PaaS control plane for Kubernetes with layered registry credentials.",
+        no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    )
+    app.command("manifests")(manifests.manifests)
+    app.command("resolve")(resolve.resolve)
+    app.add_typer(dockerconfig.app, name="dockerconfig")
+    return app
+
+
+def run() -> None:
+    build_app()()

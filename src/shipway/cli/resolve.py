@@ -1,0 +1,73 @@
+"""``shipway resolve``: the effective credentials of each phase, from local YAML files."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from shipway.cli.errors import handles_errors
+from shipway.cli.files import read_input
+from shipway.cli.output import console, print_json
+from shipway.core.documents import Bundle, add_documents, source_of_secret
+from shipway.core.errors import InvalidInput
+from shipway.core.layers import resolve_pipeline
+from shipway.core.reports import phase_view
+from shipway.core.resources import PhaseName
+
+
+def resolve_files(files: list[str], *, phase: PhaseName | None) -> list[dict[str, Any]]:
+    bundle = Bundle()
+    for name in files:
+        add_documents(bundle, read_input(name), where=name)
+    if not bundle.pipelines:
+        raise InvalidInput("no Pipeline found in the files given", field="FILE")
+    sources = {ref: source_of_secret(secret, ref=ref) for ref, secret in bundle.secrets.items()}
+    platform = bundle.platform.spec if bundle.platform else None
+    views = []
+    for pipeline in bundle.pipelines:
+        for resolution in resolve_pipeline(
+            pipeline_name=pipeline.metadata.name, pipeline=pipeline.spec, platform=platform, sources=sources
+        ):
+            if phase is None or resolution.phase.name == phase:
+                views.append(phase_view(resolution))
+    if phase is not None and not views:
+        raise InvalidInput(f"no enabled phase {phase.value!r} in the pipelines given", field="--phase")
+    return views
+
+
+def _print_tables(views: list[dict[str, Any]]) -> None:
+    out = console()
+    for view in views:
+        table = Table(title=f"{view['pipeline']} / {view['phase']}  (namespace {view['namespace']})",
+                      title_justify="left")
+        for column in ("use", "registry", "layer", "source", "usage", "fingerprint"):
+            table.add_column(column, overflow="fold")
+        for entry in view["pull"]:
+            table.add_row("pull", entry["registry"], entry["source"], entry["secretRef"]["namespace"] + "/"
+                          + entry["secretRef"]["name"], ",".join(entry["usage"]), entry["fingerprint"])
+        push = view["push"]
+        if push:
+            table.add_row("push", push["registry"], push["source"], push["secretRef"]["namespace"] + "/"
+                          + push["secretRef"]["name"], ",".join(push["usage"]), push["fingerprint"])
+        out.print(table)
+        out.print(f"push repository: {view['pushRepository'] or '(none)'}; pull set {view['pullFingerprint']}")
+        for finding in view["findings"]:
+            out.print(f"[yellow]finding[/yellow] {finding['reason']}: {finding['message']}")
+        out.print()
+
+
+@handles_errors
+def resolve(
+    files: Annotated[list[str], typer.Argument(
+        help="YAML/JSON files holding a Platform, Pipelines and the Secrets they reference; '-' is stdin")],
+    phase: Annotated[PhaseName | None, typer.Option(help="Show only this phase")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
+) -> None:
+    """Resolve the layered credentials of each phase and print them with provenance and fingerprints."""
+    views = resolve_files(files, phase=phase)
+    if as_json:
+        print_json(views)
+    else:
+        _print_tables(views)

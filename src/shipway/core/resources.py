@@ -1,0 +1,233 @@
+"""The custom resources: Platform (the platform layer) and Pipeline (pipeline and phase layers).
+
+Group ``shipway.dev``, version ``v1alpha1``. Fields are camelCase on the wire (aliases) and snake_case in
+Python. Unknown fields are refused. ``status`` is written by the operator and never holds secret data.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from shipway.core.validation import DNSLabel, DNSSubdomain, RegistryHost, RepositoryPath
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, validate_default=True
+    )
+
+
+class Usage(StrEnum):
+    PULL = "pull"
+    PUSH = "push"
+
+
+class PhaseName(StrEnum):
+    REVIEW = "review"
+    TEST = "test"
+    STAGE = "stage"
+    PRODUCTION = "production"
+
+
+class SecretRef(Model):
+    """A Secret by namespace and name: the source of a credential."""
+
+    namespace: DNSLabel
+    name: DNSSubdomain
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class CredentialRef(Model):
+    """One credential of a layer: the Secret that holds it and what it may be used for."""
+
+    secret_ref: SecretRef
+    usage: list[Usage] = Field(
+        default_factory=lambda: [Usage.PULL], min_length=1, max_length=2,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+
+    @model_validator(mode="after")
+    def _unique_usage(self) -> CredentialRef:
+        if len(set(self.usage)) != len(self.usage):
+            raise ValueError("usage lists a value twice")
+        return self
+
+    @property
+    def usages(self) -> frozenset[Usage]:
+        return frozenset(self.usage)
+
+
+def _no_duplicate_sources(credentials: list[CredentialRef]) -> None:
+    seen: set[SecretRef] = set()
+    for index, credential in enumerate(credentials):
+        if credential.secret_ref in seen:
+            raise ValueError(f"credentials[{index}]: {credential.secret_ref} is listed twice")
+        seen.add(credential.secret_ref)
+
+
+class PushTarget(Model):
+    """Where builds push: ``registry/repositoryPrefix/<app>``."""
+
+    registry: RegistryHost
+    repository_prefix: RepositoryPath
+
+    @property
+    def repository(self) -> str:
+        return f"{self.registry}/{self.repository_prefix}"
+
+
+class PlatformRegistry(Model):
+    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64)
+    push: PushTarget | None = None
+    insecure_registries: list[RegistryHost] = Field(default_factory=list, max_length=64)
+    allowed_registries: list[RegistryHost] | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _check(self) -> PlatformRegistry:
+        _no_duplicate_sources(self.credentials)
+        return self
+
+
+class PlatformSpec(Model):
+    system_namespace: DNSLabel = "shipway-system"
+    registry: PlatformRegistry = Field(default_factory=PlatformRegistry)
+
+
+class PhaseRegistry(Model):
+    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64)
+
+    @model_validator(mode="after")
+    def _check(self) -> PhaseRegistry:
+        _no_duplicate_sources(self.credentials)
+        return self
+
+
+class Phase(Model):
+    name: PhaseName
+    namespace: DNSLabel | None = None
+    enabled: bool = True
+    registry: PhaseRegistry | None = None
+
+
+class PipelineRegistry(Model):
+    inherit: bool = True
+    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64)
+    push: PushTarget | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PipelineRegistry:
+        _no_duplicate_sources(self.credentials)
+        return self
+
+
+class PipelineSpec(Model):
+    phases: list[Phase] = Field(
+        min_length=1, max_length=4,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    registry: PipelineRegistry = Field(default_factory=PipelineRegistry)
+
+    @model_validator(mode="after")
+    def _unique_phases(self) -> PipelineSpec:
+        seen: set[str] = set()
+        for index, phase in enumerate(self.phases):
+            if phase.name in seen:
+                raise ValueError(f"phases[{index}].name: phase {phase.name.value!r} is listed twice")
+            seen.add(phase.name)
+        return self
+
+
+class ObjectMeta(Model):
+    """The part of metadata Shipway reads; everything else a server sets is kept aside, not refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
+    name: DNSLabel
+    uid: str | None = None
+    generation: int | None = None
+    resource_version: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class Condition(Model):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    message: str = ""
+    observed_generation: int | None = None
+    last_transition_time: str | None = None
+
+
+class EffectiveCredentialStatus(Model):
+    """One effective entry of a phase, as shown in status: provenance and fingerprint, never the secret."""
+
+    registry: str
+    source: Literal["platform", "pipeline", "phase"]
+    secret_ref: SecretRef
+    fingerprint: str
+    usage: list[Usage]
+
+
+class PhaseStatus(Model):
+    name: PhaseName
+    namespace: str
+    pull_secret: str | None = None
+    push_secret: str | None = None
+    fingerprint: str | None = None
+    credentials: list[EffectiveCredentialStatus] = Field(default_factory=list)
+
+
+class PipelineStatus(Model):
+    observed_generation: int | None = None
+    phases: list[PhaseStatus] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+class PlatformStatus(Model):
+    observed_generation: int | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+class Platform(Model):
+    api_version: Literal["shipway.dev/v1alpha1"] = "shipway.dev/v1alpha1"
+    kind: Literal["Platform"] = "Platform"
+    metadata: ObjectMeta
+    spec: PlatformSpec = Field(default_factory=PlatformSpec)
+    status: PlatformStatus | None = None
+
+
+class Pipeline(Model):
+    api_version: Literal["shipway.dev/v1alpha1"] = "shipway.dev/v1alpha1"
+    kind: Literal["Pipeline"] = "Pipeline"
+    metadata: ObjectMeta
+    spec: PipelineSpec
+    status: PipelineStatus | None = None
+
+    @model_validator(mode="after")
+    def _namespaces_fit(self) -> Pipeline:
+        seen: dict[str, str] = {}
+        for index, phase in enumerate(self.spec.phases):
+            namespace = phase_namespace(self.metadata.name, phase)
+            if len(namespace) > 63:
+                raise ValueError(
+                    f"spec.phases[{index}]: namespace {namespace!r} is longer than 63 characters; "
+                    "shorten the pipeline name or set the phase's namespace"
+                )
+            if namespace in seen:
+                raise ValueError(f"spec.phases[{index}]: namespace {namespace!r} is used by {seen[namespace]} too")
+            seen[namespace] = phase.name.value
+        return self
+
+    def to_k8s(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def phase_namespace(pipeline: str, phase: Phase) -> str:
+    """The namespace of a phase: its own ``namespace``, or ``<pipeline>-<phase>``."""
+    return phase.namespace or f"{pipeline}-{phase.name.value}"

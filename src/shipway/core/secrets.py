@@ -1,0 +1,135 @@
+"""Types that hold secret values without ever showing them, and a log filter as a second belt.
+
+A :class:`Secret` prints as ``'***'`` in ``str``, ``repr``, f-strings, pydantic dumps and tracebacks; its
+value comes out only through :meth:`Secret.reveal`, which is called where a value is really needed (the
+bytes of a Secret object, an HTTP Basic header). Every value wrapped in a Secret is also remembered by the
+:class:`RedactingFilter`, which masks it in any log record that somehow carries it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+MASK = "***"
+_MIN_REMEMBERED = 4  # shorter values would mask innocent text; they are still masked in repr
+
+
+class _KnownSecrets:
+    """The values wrapped in Secrets in this process, for the log filter. Bounded, thread-safe."""
+
+    def __init__(self, *, limit: int = 100_000) -> None:
+        self._values: dict[str, None] = {}
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str) -> None:
+        if len(value) < _MIN_REMEMBERED or value in self._values:
+            return
+        with self._lock:
+            self._values[value] = None
+            while len(self._values) > self._limit:
+                self._values.pop(next(iter(self._values)))
+            self._pattern = None
+
+    def redact(self, text: str) -> str:
+        pattern = self._pattern
+        if pattern is None:
+            with self._lock:
+                if not self._values:
+                    return text
+                ordered = sorted(self._values, key=len, reverse=True)
+                pattern = self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        return pattern.sub(MASK, text)
+
+
+KNOWN_SECRETS = _KnownSecrets()
+
+
+class Secret:
+    """A secret string. Equality compares values; every printable form is masked."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("Secret wraps a str")
+        self._value = value
+        KNOWN_SECRETS.add(value)
+
+    def reveal(self) -> str:
+        """The value itself. Call only where the value must leave the process to its rightful place."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __reduce__(self) -> Any:  # pickling would be a way out: refuse it
+        raise TypeError("Secret values are not picklable")
+
+
+# Secret-shaped text that may reach a log line without passing through a Secret first.
+_PATTERNS = (
+    re.compile(r"(?i)(authorization\s*[:=]\s*)(basic|bearer)\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r'(?i)("(?:password|auth|identitytoken|registrytoken|token|access_token)"\s*:\s*)"[^"]*"'),
+    re.compile(r'(?i)("?\.docker(?:configjson|cfg)"?\s*:\s*)"[^"]*"'),
+)
+
+
+def redact_text(text: str) -> str:
+    """Mask every known secret value and every secret-shaped pattern in ``text``."""
+    text = KNOWN_SECRETS.redact(text)
+    text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)} {MASK}", text)
+    for pattern in _PATTERNS[1:]:
+        text = pattern.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in the final message (and drops arguments it formatted)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep the raw template only
+            message = str(record.msg)
+        redacted = redact_text(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Pre-render the traceback so its text can be masked too.
+            formatter = logging.Formatter()
+            record.exc_text = redact_text(formatter.formatException(record.exc_info))
+            record.exc_info = None
+        record.msg = redacted
+        record.args = None
+        return True
+
+
+def install_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
+    """Attach a :class:`RedactingFilter` to every handler of ``logger`` (the root logger by default)."""
+    target = logger or logging.getLogger()
+    flt = RedactingFilter()
+    for handler in target.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(flt)
+    return flt

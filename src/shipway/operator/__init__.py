@@ -1,0 +1,1 @@
+"""The kopf operator: thin handlers that hand keys to the reconcilers."""
