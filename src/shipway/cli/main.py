@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipway.cli import dockerconfig, manifests, resolve
+from shipway.cli import dockerconfig, manifests, registry, resolve
 
 
 def build_app() -> typer.Typer:
@@ -15,6 +15,7 @@ def build_app() -> typer.Typer:
     app.command("manifests")(manifests.manifests)
     app.command("resolve")(resolve.resolve)
     app.add_typer(dockerconfig.app, name="dockerconfig")
+    app.add_typer(registry.app, name="registry")
     return app
 
 

@@ -1,0 +1,43 @@
+"""The API coordinates of every kind Shipway reads or writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, *, name: str | None = None, namespace: str | None = None, subresource: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        if name:
+            base += f"/{name}"
+        if subresource:
+            base += f"/{subresource}"
+        return base
+
+
+NAMESPACE = Kind("", "v1", "Namespace", "namespaces", False)
+SECRET = Kind("", "v1", "Secret", "secrets", True)
+SERVICE_ACCOUNT = Kind("", "v1", "ServiceAccount", "serviceaccounts", True)
+EVENT = Kind("", "v1", "Event", "events", True)
+ROLE = Kind("rbac.authorization.k8s.io", "v1", "Role", "roles", True)
+ROLE_BINDING = Kind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True)
+CRD = Kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False)
+PIPELINE = Kind("shipway.dev", "v1alpha1", "Pipeline", "pipelines", False)
+PLATFORM = Kind("shipway.dev", "v1alpha1", "Platform", "platforms", False)
+
+BY_KIND = {k.kind: k for k in (NAMESPACE, SECRET, SERVICE_ACCOUNT, EVENT, ROLE, ROLE_BINDING, CRD, PIPELINE,
+                               PLATFORM)}

@@ -1,0 +1,275 @@
+"""Verifying a credential against a registry: is it valid, may it pull, may it push.
+
+``valid``
+    The registry accepted the credential itself, not merely handed out an anonymous token: with Basic,
+    ``GET /v2/`` with the credential answered 200; with Bearer, the realm accepted the credential (a 401
+    there means invalid) and ``GET /v2/`` accepted the token. This token is always fetched anew, so a
+    revoked credential is noticed at once; repository-scoped tokens come from the cache when they can.
+``can_pull``
+    A token for ``repository:NAME:pull`` (or Basic) and ``HEAD /v2/NAME/manifests/REF`` answered 200.
+    A 404 is looked at with a GET, whose error body tells why. ``MANIFEST_UNKNOWN`` counts as pull
+    rights proven: the registry authorized the request for this repository and only then found no such
+    tag (distribution checks access before it looks anything up). ``NAME_UNKNOWN`` does not: some
+    registries (GHCR, Harbor) answer it to hide private repositories from a caller without access, so
+    it reads ``not found``. A 401 after the realm accepted the credential means the token was not
+    granted the scope: ``denied``.
+``can_push``
+    A token for ``repository:NAME:pull,push`` and ``POST /v2/NAME/blobs/uploads/`` answered 202; the
+    upload is then cancelled with ``DELETE`` on its ``Location`` (same origin only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+from shipway.adapters.registry import addresses, authenticating, requesting, tokens
+from shipway.adapters.registry.credentials import Credential
+from shipway.adapters.registry.results import Check, Reason, VerificationResult
+from shipway.core import errors
+
+log = logging.getLogger(__name__)
+
+MANIFEST_TYPES = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+))
+_CheckStep = Callable[[authenticating.Authenticator, authenticating.Endpoint], Awaitable[Check]]
+
+
+def _error_codes(body: bytes) -> frozenset[str]:
+    """The ``errors[].code`` values of a registry's JSON error body."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return frozenset()
+    found = document.get("errors") if isinstance(document, dict) else None
+    if not isinstance(found, list):
+        return frozenset()
+    return frozenset(e["code"] for e in found if isinstance(e, dict) and isinstance(e.get("code"), str))
+
+
+def _refused(endpoint: authenticating.Endpoint, status: int, what: str) -> Check:
+    if status == 403 or (status == 401 and endpoint.uses_tokens):
+        return Check.failed(Reason.DENIED, f"the credential may not {what} this repository")
+    return Check.failed(Reason.UNAUTHORIZED, "the registry refused the credential")
+
+
+def _ssl_context(ca_file: Path | None) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except (OSError, ssl.SSLError):
+            message = "cannot read a CA certificate from this file"
+            raise errors.InvalidInput(message, field="ca_file") from None
+    return context
+
+
+class RegistryClient:
+    """Verifies credentials against registries. Use as ``async with RegistryClient(...) as client``.
+
+    ``ca_file`` adds a CA bundle to the system's; ``insecure_registries`` lists hosts (``host`` or
+    ``host:port``) that may be spoken to over plain HTTP, as loopback hosts always may. ``timeout``
+    bounds each exchange and ``deadline`` each check as a whole. Tokens are cached in ``token_cache``.
+    """
+
+    def __init__(
+        self,
+        *,
+        ca_file: Path | None = None,
+        insecure_registries: frozenset[str] = frozenset(),
+        timeout: float = 10.0,
+        deadline: float = 30.0,
+        retries: int = 2,
+        token_cache: tokens.TokenCache | None = None,
+    ) -> None:
+        if timeout <= 0 or deadline <= 0 or retries < 0:
+            raise errors.InvalidInput("timeouts must be positive and retries not negative", field="timeout")
+        self._insecure = frozenset(insecure_registries)
+        self._deadline = deadline
+        self._cache = token_cache if token_cache is not None else tokens.TokenCache()
+        self._http = httpx.AsyncClient(
+            verify=_ssl_context(ca_file),
+            timeout=httpx.Timeout(timeout),
+            trust_env=False,  # no proxies from the environment, and never ~/.netrc
+            follow_redirects=False,
+            headers={"Accept-Encoding": "identity", "User-Agent": "shipway-registry-check"},
+        )
+        self._requester = requesting.Requester(
+            self._http, insecure_registries=self._insecure, retries=retries
+        )
+
+    async def __aenter__(self) -> RegistryClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return f"RegistryClient(insecure_registries={sorted(self._insecure)!r}, tokens={self._cache!r})"
+
+    async def verify(
+        self,
+        registry: str,
+        *,
+        credential: Credential | None = None,
+        repository: str | None = None,
+        reference: str = "latest",
+        check_push: bool = True,
+    ) -> VerificationResult:
+        """Check ``credential`` (None: anonymous) against ``registry`` and optionally ``repository``.
+
+        Raises :class:`~shipway.core.errors.InvalidInput` for a bad host, repository or reference; every
+        network or registry outcome is reported in the result.
+        """
+        address = addresses.parse_registry(registry)
+        if repository is not None:
+            addresses.validate_repository(repository)
+        addresses.validate_reference(reference)
+        auth = authenticating.Authenticator(self._requester, credential=credential, cache=self._cache)
+        endpoint: authenticating.Endpoint | None = None
+        schemes = addresses.schemes_to_try(address, self._insecure)
+
+        async def probe(a: authenticating.Authenticator, _: authenticating.Endpoint | None) -> Check:
+            nonlocal endpoint
+            if not schemes:
+                return Check.failed(Reason.INSECURE, "plain HTTP is not allowed for this registry")
+            endpoint = await authenticating.discover(self._requester, address, schemes)
+            return await self._check_valid(a, endpoint)
+
+        valid = await self._run(probe, auth, None)
+        can_pull = can_push = None
+        if valid.ok and repository is not None and endpoint is not None:
+            can_pull = await self._run(self._pull_step(repository, reference), auth, endpoint)
+            if check_push:
+                can_push = await self._run(self._push_step(repository), auth, endpoint)
+        result = VerificationResult(
+            registry=address.netloc,
+            repository=repository,
+            username=credential.username if credential else None,
+            valid=valid,
+            can_pull=can_pull,
+            can_push=can_push,
+            checked_at=datetime.datetime.now(datetime.UTC),
+        )
+        log.info("registry %s verified: ok=%s", address.netloc, result.ok)
+        return result
+
+    async def _run(self, step: Callable[..., Awaitable[Check]], *args: object) -> Check:
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await step(*args)
+        except requesting.CheckFailed as failure:
+            return Check.failed(failure.reason, failure.detail)
+        except TimeoutError:
+            return Check.failed(Reason.TIMEOUT, "the check took longer than its deadline")
+
+    async def _authorized(
+        self,
+        auth: authenticating.Authenticator,
+        endpoint: authenticating.Endpoint,
+        scope: str,
+        method: str,
+        url: httpx.URL,
+        headers: dict[str, str] | None = None,
+        *,
+        fresh: bool = False,
+    ) -> requesting.Reply:
+        """A request with the grant for ``scope``; a cached token refused with 401 is refreshed once."""
+        grant = await auth.grant(endpoint, scope, fresh=fresh)
+        send = self._requester.send
+        reply = await send(method, url, authorization=grant.authorization, headers=headers)
+        if reply.status == 401 and grant.cached:
+            grant = await auth.grant(endpoint, scope, fresh=True)
+            reply = await send(method, url, authorization=grant.authorization, headers=headers)
+        return reply
+
+    async def _check_valid(
+        self, auth: authenticating.Authenticator, endpoint: authenticating.Endpoint
+    ) -> Check:
+        if endpoint.challenge is None:
+            return Check.passed("the registry needs no credentials")
+        # Never from cache: the realm must see the credential now (a 401 there means invalid).
+        reply = await self._authorized(auth, endpoint, "", "GET", endpoint.url("/v2/"), fresh=True)
+        if reply.status == 200:
+            return Check.passed()
+        if reply.status == 401:
+            return Check.failed(Reason.UNAUTHORIZED, "the registry refused the credential")
+        return Check.failed(Reason.BAD_RESPONSE, f"/v2/ answered HTTP {reply.status}")
+
+    def _pull_step(self, repository: str, reference: str) -> _CheckStep:
+        async def step(auth: authenticating.Authenticator, endpoint: authenticating.Endpoint) -> Check:
+            scope = f"repository:{repository}:pull"
+            url = endpoint.url(f"/v2/{repository}/manifests/{reference}")
+            accept = {"Accept": MANIFEST_TYPES}
+            reply = await self._authorized(auth, endpoint, scope, "HEAD", url, accept)
+            if reply.status == 404:  # HEAD has no body: ask again to read the error code
+                reply = await self._authorized(auth, endpoint, scope, "GET", url, accept)
+            if reply.status == 200:
+                return Check.passed()
+            if reply.status in (401, 403):
+                return _refused(endpoint, reply.status, "pull from")
+            if reply.status == 404:
+                codes = _error_codes(reply.body)
+                if "MANIFEST_UNKNOWN" in codes and "NAME_UNKNOWN" not in codes:
+                    return Check.passed(f"pull is allowed; {reference} does not exist yet")
+                hidden = "no such repository (or it is hidden from this credential)"
+                return Check.failed(Reason.NOT_FOUND, hidden)
+            return Check.failed(Reason.BAD_RESPONSE, f"the manifest request answered HTTP {reply.status}")
+
+        return step
+
+    def _push_step(self, repository: str) -> _CheckStep:
+        async def step(auth: authenticating.Authenticator, endpoint: authenticating.Endpoint) -> Check:
+            scope = f"repository:{repository}:pull,push"
+            url = endpoint.url(f"/v2/{repository}/blobs/uploads/")
+            reply = await self._authorized(auth, endpoint, scope, "POST", url, {"Content-Length": "0"})
+            if reply.status == 202:
+                cancelled = await self._cancel_upload(auth, endpoint, scope, reply)
+                leftover = "the test upload was not cancelled; the registry purges it later"
+                return Check.passed(None if cancelled else leftover)
+            if reply.status in (401, 403):
+                return _refused(endpoint, reply.status, "push to")
+            if reply.status == 404:
+                return Check.failed(Reason.NOT_FOUND, "no such repository")
+            if reply.status == 405:
+                return Check.failed(Reason.DENIED, "the registry accepts no pushes")
+            return Check.failed(Reason.BAD_RESPONSE, f"the upload request answered HTTP {reply.status}")
+
+        return step
+
+    async def _cancel_upload(
+        self,
+        auth: authenticating.Authenticator,
+        endpoint: authenticating.Endpoint,
+        scope: str,
+        reply: requesting.Reply,
+    ) -> bool:
+        location = reply.headers.get("location")
+        if not location:
+            return False
+        try:
+            target = reply.url.join(location)
+        except (httpx.InvalidURL, ValueError):
+            return False
+        if requesting.origin(target) != requesting.origin(endpoint.base):
+            return False  # the token is for the registry alone
+        try:  # distribution wants a ``delete`` scope for this; not asked for, so a refusal is expected
+            grant = await auth.grant(endpoint, scope)
+            done = await self._requester.send("DELETE", target, authorization=grant.authorization)
+        except requesting.CheckFailed:
+            return False
+        return done.status in (200, 202, 204)

@@ -1,0 +1,176 @@
+"""``shipway registry``: check registry credentials against the registry itself.
+
+``shipway registry verify --registry HOST`` answers whether a credential is valid and, with
+``--repository``, whether it may pull and push there. The password comes only from stdin
+(``--password-stdin``) or from a docker config file (``--config FILE``), never from an argument.
+Exit status: 0 when every check that ran passed, 1 when one failed, as ``shipway.cli.errors`` maps
+errors otherwise (2 for bad input).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shipway.adapters import registry as registry_client
+from shipway.adapters.registry import addresses
+from shipway.cli import files, output
+from shipway.cli.errors import handles_errors
+from shipway.core import dockerconfig, errors
+from shipway.core.secrets import Secret
+
+app = typer.Typer(help="Check registry credentials against a real registry.", no_args_is_help=True)
+
+
+@app.callback()
+def registry() -> None:
+    """Check registry credentials against a real registry."""
+
+MAX_PASSWORD_BYTES = 64 * 1024
+_DOCKER_HUB = frozenset({"docker.io", "index.docker.io", addresses.DOCKER_HUB_API})
+
+
+def _same_registry(entry: dockerconfig.AuthEntry, address: addresses.RegistryAddress) -> bool:
+    key = entry.registry
+    port = "" if address.port is None else str(address.port)
+    if key.port != port:
+        return False
+    return key.host == address.host or {key.host, address.host} <= _DOCKER_HUB
+
+
+def credential_from_config(
+    data: bytes, *, registry: str, repository: str | None, username: str | None
+) -> registry_client.Credential:
+    """The entry of a docker config for ``registry`` (the most specific path that fits ``repository``)."""
+    address = addresses.parse_registry(registry)
+    config = dockerconfig.parse_docker_config(data, field="config")
+    candidates = []
+    for entry in config.entries:
+        path = entry.registry.path.strip("/")
+        if not _same_registry(entry, address) or (username is not None and entry.username != username):
+            continue
+        if path and not (repository or "").startswith(path):
+            continue
+        candidates.append((len(path), entry))
+    if not candidates:
+        raise errors.NotFound("the docker config has no entry for this registry", field="config")
+    best = max(candidates, key=lambda pair: pair[0])[1]
+    return registry_client.Credential(best.username, best.password)
+
+
+def read_password(stream: bytes) -> Secret:
+    """The first line of ``stream``, without its line ending."""
+    if len(stream) > MAX_PASSWORD_BYTES:
+        raise errors.PayloadTooLarge("the password on stdin is too long", field="password-stdin")
+    try:
+        text = stream.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.InvalidInput("the password on stdin is not UTF-8", field="password-stdin") from None
+    line = text.splitlines()[0] if text.splitlines() else ""
+    if not line:
+        raise errors.InvalidInput("no password on stdin", field="password-stdin")
+    return Secret(line)
+
+
+def choose_credential(
+    *,
+    registry: str,
+    repository: str | None,
+    username: str | None,
+    password_stdin: bool,
+    config: Path | None,
+) -> registry_client.Credential | None:
+    if password_stdin and config is not None:
+        raise errors.InvalidInput("use either --password-stdin or --config", field="password-stdin")
+    if password_stdin:
+        if not username:
+            raise errors.InvalidInput("--password-stdin needs --username", field="username")
+        return registry_client.Credential(username, read_password(sys.stdin.buffer.read(MAX_PASSWORD_BYTES + 1)))
+    if config is not None:
+        data = files.read_input(str(config))
+        return credential_from_config(data, registry=registry, repository=repository, username=username)
+    if username:
+        raise errors.InvalidInput("the password comes from --password-stdin or --config", field="username")
+    return None
+
+
+async def run_verification(
+    *,
+    registry: str,
+    credential: registry_client.Credential | None,
+    repository: str | None,
+    reference: str,
+    check_push: bool,
+    ca_file: Path | None,
+    insecure: bool,
+    timeout: float,
+) -> registry_client.VerificationResult:
+    insecure_registries = frozenset({addresses.parse_registry(registry).netloc}) if insecure else frozenset()
+    async with registry_client.RegistryClient(
+        ca_file=ca_file, insecure_registries=insecure_registries, timeout=timeout, deadline=timeout * 3
+    ) as client:
+        return await client.verify(
+            registry, credential=credential, repository=repository, reference=reference, check_push=check_push
+        )
+
+
+def render_table(result: registry_client.VerificationResult) -> Table:
+    who = result.username or "anonymous"
+    where = result.registry + (f"/{result.repository}" if result.repository else "")
+    table = Table(title=f"{who} @ {where}")
+    for column in ("check", "result", "reason", "detail"):
+        table.add_column(column)
+    for name, check in (("valid", result.valid), ("can pull", result.can_pull), ("can push", result.can_push)):
+        if check is None:
+            table.add_row(name, "-", "", "not checked")
+            continue
+        mark = "[green]ok[/green]" if check.ok else "[red]failed[/red]"
+        table.add_row(name, mark, str(check.reason or ""), check.detail or "")
+    return table
+
+
+@app.command("verify")
+@handles_errors
+def verify(
+    registry: Annotated[str, typer.Option("--registry", help="The registry: host[:port].")],
+    repository: Annotated[
+        str | None, typer.Option("--repository", help="Also check pull and push rights on this repository.")
+    ] = None,
+    reference: Annotated[str, typer.Option("--reference", help="The tag or digest to HEAD.")] = "latest",
+    username: Annotated[str | None, typer.Option("--username", help="The user name.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A docker config file holding the credential.")
+    ] = None,
+    ca_file: Annotated[Path | None, typer.Option("--ca-file", help="Trust this CA bundle too.")] = None,
+    insecure_http: Annotated[
+        bool, typer.Option("--insecure-http", help="Allow plain HTTP to this registry (as Docker's insecure).")
+    ] = False,
+    no_push: Annotated[bool, typer.Option("--no-push", help="Do not check push rights.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per exchange.", min=0.1)] = 10.0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Verify a credential: valid, and with --repository may it pull and push."""
+    credential = choose_credential(
+        registry=registry, repository=repository, username=username, password_stdin=password_stdin,
+        config=config,
+    )
+    result = asyncio.run(
+        run_verification(
+            registry=registry, credential=credential, repository=repository, reference=reference,
+            check_push=not no_push, ca_file=ca_file, insecure=insecure_http, timeout=timeout,
+        )
+    )
+    if json_output:
+        output.print_json(result.as_dict())
+    else:
+        output.console().print(render_table(result))
+    if not result.ok:
+        raise typer.Exit(1)

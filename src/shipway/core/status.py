@@ -1,0 +1,63 @@
+"""The status of a Pipeline, computed from its resolutions and what was delivered. Never secret data.
+
+Conditions keep their ``lastTransitionTime`` while their status does not change, so an unchanged world
+yields an identical status and the operator writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shipway.core.desired import PhaseObjects
+from shipway.core.layers import PhaseResolution
+from shipway.core.names import Reason
+from shipway.core.reports import entry_status
+from shipway.core.resources import Condition, PhaseStatus, PipelineStatus
+
+_BLOCKING = frozenset({Reason.SOURCE_SECRET_MISSING, Reason.INVALID_DOCKER_CONFIG, Reason.CONSENT_MISSING,
+                       Reason.PLATFORM_MISSING})
+
+
+def _condition(type_: str, ok: bool, reason: str, message: str, *, generation: int | None,
+               previous: Sequence[dict[str, Any]], now: str) -> Condition:
+    status = "True" if ok else "False"
+    before = next((c for c in previous if c.get("type") == type_), None)
+    since = before.get("lastTransitionTime") if before and before.get("status") == status else None
+    return Condition(type=type_, status=status, reason=reason, message=message, observed_generation=generation,
+                     last_transition_time=since or now)
+
+
+def pipeline_status(
+    *, resolutions: Sequence[PhaseResolution], delivered: Sequence[PhaseObjects], generation: int | None,
+    previous_conditions: Sequence[dict[str, Any]], now: str, extra_findings: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """The whole ``status`` of a Pipeline as a JSON-ready mapping (camelCase)."""
+    phases = []
+    findings: list[tuple[str, str]] = list(extra_findings)
+    by_phase = {objects.phase: objects for objects in delivered}
+    for resolution in resolutions:
+        objects = by_phase.get(resolution.phase.name.value)
+        phases.append(PhaseStatus(
+            name=resolution.phase.name, namespace=resolution.namespace,
+            pull_secret=objects.pull_secret_name if objects else None,
+            push_secret=(objects.push_objects[0]["metadata"]["name"] if objects and objects.push_objects else None),
+            fingerprint=resolution.pull_fingerprint if resolution.pull else None,
+            credentials=[entry_status(e) for e in resolution.pull]
+            + ([entry_status(resolution.push)] if resolution.push else []),
+        ))
+        for finding in resolution.findings:
+            item = (finding.reason, f"{resolution.phase.name.value}: {finding.message}")
+            if item not in findings:
+                findings.append(item)
+    blocking = [f for f in findings if f[0] in _BLOCKING]
+    degraded_reason = findings[0][0] if findings else "AsExpected"
+    conditions = [
+        _condition("Ready", not blocking, blocking[0][0] if blocking else Reason.READY,
+                   "; ".join(m for _, m in blocking) if blocking else "every phase has its credentials delivered",
+                   generation=generation, previous=previous_conditions, now=now),
+        _condition("Degraded", bool(findings), degraded_reason, "; ".join(m for _, m in findings),
+                   generation=generation, previous=previous_conditions, now=now),
+    ]
+    status = PipelineStatus(observed_generation=generation, phases=phases, conditions=conditions)
+    return status.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,0 +1,156 @@
+"""Applying the difference between desired and cached objects, writing only what differs.
+
+Every successful write goes through to the cache, so the next reconcile sees it before the watch echo.
+The ``default`` ServiceAccount is shared with others: Shipway appends its pull secret with a strategic
+merge patch (merged by name, so entries others put there are neither removed nor reordered), labels the
+ServiceAccount so the cache sees it from then on, and records in an annotation which names it added;
+it removes only those, with a JSON patch whose ``test`` guards against a concurrent change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from shipway.adapters.kube import resources as kinds
+from shipway.adapters.kube.cache import Store
+from shipway.adapters.kube.client import KubeClient
+from shipway.core import names
+from shipway.core.desired import K8sObject, differs
+from shipway.core.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+ADDED_PULL_SECRETS = f"{names.GROUP}/image-pull-secrets"
+
+
+class Applier:
+    """Writes for one reconcile; counts what it wrote."""
+
+    def __init__(self, *, client: KubeClient, store: Store, foreign_namespaces: set[str]) -> None:
+        self.client = client
+        self.store = store
+        self.foreign_namespaces = foreign_namespaces
+        self.writes = 0
+
+    async def ensure_namespace(self, desired: K8sObject) -> None:
+        name = desired["metadata"]["name"]
+        actual = self.store.get("Namespace", name)
+        if actual is not None:
+            if differs({"metadata": {"labels": desired["metadata"]["labels"]}}, actual):
+                await self._patch(kinds.NAMESPACE, name, None, {"metadata": {"labels": desired["metadata"]["labels"]}})
+            return
+        if name in self.foreign_namespaces:
+            return
+        try:
+            self.writes += 1
+            created = await self.client.create(kinds.NAMESPACE, desired)
+        except Conflict:
+            log.info("namespace %s exists and was not created by Shipway: using it as it is", name)
+            self.foreign_namespaces.add(name)
+            return
+        self.store.record_write("Namespace", created)
+
+    async def ensure(self, kind: kinds.Kind, desired: K8sObject) -> None:
+        meta = desired["metadata"]
+        name, namespace = meta["name"], meta["namespace"]
+        actual = self.store.get(kind.kind, name, namespace)
+        if actual is None:
+            self.writes += 1
+            try:
+                created = await self.client.create(kind, desired)
+            except Conflict:
+                # It exists but is not in the cache: not labelled as ours. Take it over by patching.
+                created = await self._patch(kind, name, namespace, self._patch_body(desired))
+            self.store.record_write(kind.kind, created)
+            return
+        if actual.get("type", desired.get("type")) != desired.get("type"):
+            await self.delete(kind, name, namespace)  # type is immutable
+            await self.ensure(kind, desired)
+            return
+        if differs(desired, actual):
+            await self._patch(kind, name, namespace, self._patch_body(desired))
+
+    @staticmethod
+    def _patch_body(desired: K8sObject) -> dict[str, Any]:
+        body = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}
+        body["metadata"] = {k: v for k, v in desired["metadata"].items() if k not in ("name", "namespace")}
+        return body
+
+    async def _patch(self, kind: kinds.Kind, name: str, namespace: str | None, body: Any,
+                     patch_type: str = "merge") -> dict[str, Any]:
+        self.writes += 1
+        patched = await self.client.patch(kind, name, body, namespace=namespace,
+                                          patch_type=patch_type)  # type: ignore[arg-type]
+        self.store.record_write(kind.kind, patched)
+        return patched
+
+    async def delete(self, kind: kinds.Kind, name: str, namespace: str | None) -> None:
+        self.writes += 1
+        await self.client.delete(kind, name, namespace=namespace)
+        self.store.forget(kind.kind, name, namespace or "")
+
+    async def ensure_default_pull_secret(self, *, namespace: str, pipeline: str, phase: str,
+                                         wanted: str | None) -> bool:
+        """Make the ``default`` ServiceAccount list ``wanted`` (appended) and no other name Shipway added.
+
+        Returns False when the ServiceAccount does not exist yet (the controller manager creates it).
+        """
+        account = self.store.get("ServiceAccount", names.DEFAULT_SERVICE_ACCOUNT, namespace)
+        listed = [ref.get("name") for ref in (account or {}).get("imagePullSecrets") or []]
+        added: list[str] = []
+        if account is not None:
+            raw = ((account.get("metadata") or {}).get("annotations") or {}).get(ADDED_PULL_SECRETS, "[]")
+            try:
+                added = [str(n) for n in json.loads(raw)]
+            except ValueError:
+                added = []
+        stale = [n for n in added if n != wanted and n in listed]
+        target_added = [wanted] if wanted else []
+        labels = {names.PIPELINE_LABEL: pipeline, names.PHASE_LABEL: phase}
+        if stale and account is not None:
+            ops: list[dict[str, Any]] = [{"op": "test", "path": "/imagePullSecrets", "value":
+                                          account.get("imagePullSecrets")}]
+            for index in sorted((listed.index(n) for n in stale), reverse=True):
+                ops.append({"op": "remove", "path": f"/imagePullSecrets/{index}"})
+            account = await self._patch(kinds.SERVICE_ACCOUNT, names.DEFAULT_SERVICE_ACCOUNT, namespace, ops,
+                                        patch_type="json")
+            listed = [ref.get("name") for ref in account.get("imagePullSecrets") or []]
+        needs_append = bool(wanted) and wanted not in listed
+        have_meta = (account or {}).get("metadata") or {}
+        meta_ok = (account is not None and all((have_meta.get("labels") or {}).get(k) == v for k, v in labels.items())
+                   and (have_meta.get("annotations") or {}).get(ADDED_PULL_SECRETS) == json.dumps(target_added))
+        if not needs_append and meta_ok:
+            return True
+        patch: dict[str, Any] = {"metadata": {"labels": labels,
+                                              "annotations": {ADDED_PULL_SECRETS: json.dumps(target_added)}}}
+        if needs_append:
+            patch["imagePullSecrets"] = [{"name": wanted}]
+        try:
+            await self._patch(kinds.SERVICE_ACCOUNT, names.DEFAULT_SERVICE_ACCOUNT, namespace, patch,
+                              patch_type="strategic")
+        except NotFound:
+            return False
+        return True
+
+    async def release_default_account(self, account: dict[str, Any]) -> None:
+        """Remove what Shipway added to a ``default`` ServiceAccount it no longer serves."""
+        meta = account.get("metadata") or {}
+        namespace = meta.get("namespace") or ""
+        raw = (meta.get("annotations") or {}).get(ADDED_PULL_SECRETS, "[]")
+        try:
+            added = set(json.loads(raw))
+        except ValueError:
+            added = set()
+        current = account.get("imagePullSecrets") or []
+        ops: list[dict[str, Any]] = [{"op": "test", "path": "/imagePullSecrets", "value": current}] if current else []
+        for index in sorted((i for i, ref in enumerate(current) if ref.get("name") in added), reverse=True):
+            ops.append({"op": "remove", "path": f"/imagePullSecrets/{index}"})
+        for label in (names.PIPELINE_LABEL, names.PHASE_LABEL):
+            if label in (meta.get("labels") or {}):
+                ops.append({"op": "remove", "path": "/metadata/labels/" + label.replace("/", "~1")})
+        if ADDED_PULL_SECRETS in (meta.get("annotations") or {}):
+            ops.append({"op": "remove", "path": "/metadata/annotations/" + ADDED_PULL_SECRETS.replace("/", "~1")})
+        if ops:
+            await self._patch(kinds.SERVICE_ACCOUNT, names.DEFAULT_SERVICE_ACCOUNT, namespace, ops, patch_type="json")
+        self.store.forget("ServiceAccount", names.DEFAULT_SERVICE_ACCOUNT, namespace)

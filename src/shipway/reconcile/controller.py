@@ -1,0 +1,101 @@
+"""The controller: watch events in, the cache updated, the affected pipelines queued.
+
+A change to a source Secret queues only the pipelines that reference it (an index from source to
+pipelines, rebuilt from each pipeline's spec as it changes); a change to the Platform queues the pipelines
+that use it; a change to an object Shipway owns queues its pipeline. Nothing is polled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+from shipway.adapters.kube.cache import Store
+from shipway.core import names
+from shipway.core.errors import InvalidInput
+from shipway.core.layers import referenced_secrets
+from shipway.core.resources import PipelineSpec, SecretRef
+from shipway.reconcile.gather import platform_spec
+from shipway.reconcile.queue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+WATCHED_KINDS = ("Pipeline", "Platform", "Secret", "Namespace", "ServiceAccount", "Role", "RoleBinding")
+
+
+class Controller:
+    def __init__(self, *, store: Store, queue: WorkQueue) -> None:
+        self.store = store
+        self.queue = queue
+        self._sources: dict[SecretRef, set[str]] = defaultdict(set)  # source Secret -> pipelines
+        self._uses: dict[str, frozenset[SecretRef]] = {}  # pipeline -> source Secrets
+
+    def pipelines_using(self, ref: SecretRef) -> set[str]:
+        return set(self._sources.get(ref, ()))
+
+    def _index_pipeline(self, name: str, body: dict[str, Any] | None) -> None:
+        for ref in self._uses.pop(name, frozenset()):
+            self._sources[ref].discard(name)
+            if not self._sources[ref]:
+                del self._sources[ref]
+        if body is None:
+            return
+        try:
+            spec = PipelineSpec.model_validate(body.get("spec") or {})
+        except ValueError:
+            return
+        try:
+            refs = referenced_secrets(platform=platform_spec(self.store), pipeline=spec)
+        except InvalidInput:
+            return
+        self._uses[name] = refs
+        for ref in refs:
+            self._sources[ref].add(name)
+
+    def _reindex_all(self) -> None:
+        for name in [p["metadata"]["name"] for p in self.store.list("Pipeline")]:
+            self._index_pipeline(name, self.store.get("Pipeline", name))
+
+    def observe(self, kind: str, body: dict[str, Any]) -> bool:
+        """Feed one object from a watch (initial listing included) into the cache. True when it was news."""
+        changed = self.store.upsert(kind, body)
+        if changed and kind == "Pipeline":
+            self._index_pipeline(body["metadata"]["name"], body)
+        elif changed and kind == "Platform":
+            self._reindex_all()
+        return changed
+
+    def handle(self, kind: str, event_type: str | None, body: dict[str, Any]) -> None:
+        """A watch event after the initial sync: update the cache, queue who is affected."""
+        meta = body.get("metadata") or {}
+        if event_type == "DELETED":
+            self.store.delete(kind, body)
+            if kind == "Pipeline":
+                self._index_pipeline(meta.get("name", ""), None)
+            elif kind == "Platform":
+                self._reindex_all()
+        else:
+            self.observe(kind, body)
+            if event_type is not None and self.store.is_own_echo(kind, body):
+                return  # the echo of Shipway's own write: the cache already holds it
+        for key in self.affected(kind, body):
+            self.queue.add(key)
+
+    def affected(self, kind: str, body: dict[str, Any]) -> set[str]:
+        meta = body.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if kind == "Pipeline":
+            return {meta.get("name", "")}
+        if kind == "Platform":
+            if meta.get("name") != names.PLATFORM_NAME:
+                return set()
+            # Pipelines that inherit the platform layer, or build with the platform's push target.
+            return {p["metadata"]["name"] for p in self.store.list("Pipeline")
+                    if ((p.get("spec") or {}).get("registry") or {}).get("inherit", True)
+                    or not ((p.get("spec") or {}).get("registry") or {}).get("push")}
+        if kind == "Secret" and labels.get(names.MANAGED_BY_LABEL) != names.MANAGED_BY:
+            ref = SecretRef(namespace=meta.get("namespace", ""), name=meta.get("name", ""))
+            return self.pipelines_using(ref)
+        pipeline = labels.get(names.PIPELINE_LABEL)
+        return {pipeline} if pipeline else set()

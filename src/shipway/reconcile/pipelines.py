@@ -1,0 +1,133 @@
+"""Reconciling one Pipeline: its name in; the cache read; the desired state computed by the core; the
+difference applied; a result out. Level-triggered: every run computes the whole desired state.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipway.adapters.kube import resources as kinds
+from shipway.adapters.kube.cache import Store
+from shipway.adapters.kube.client import KubeClient
+from shipway.core import names
+from shipway.core.desired import Owner, PhaseObjects, phase_objects
+from shipway.core.errors import InvalidInput, NotFound
+from shipway.core.layers import resolve_pipeline
+from shipway.core.status import pipeline_status
+from shipway.reconcile.apply import Applier
+from shipway.reconcile.gather import gather
+from shipway.reconcile.queue import Outcome
+
+log = logging.getLogger(__name__)
+SA_RETRY_SECONDS = 0.5  # the controller manager creates a namespace's default ServiceAccount shortly after
+_OWNED_KINDS = (kinds.SECRET, kinds.SERVICE_ACCOUNT, kinds.ROLE, kinds.ROLE_BINDING)
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Reconciler:
+    """Everything a reconcile needs, passed in: the cache, the client, and a clock."""
+
+    client: KubeClient
+    store: Store
+    clock: Callable[[], str] = utc_now
+    foreign_namespaces: set[str] = field(default_factory=set)
+    writes: int = 0
+
+    async def __call__(self, name: str) -> Outcome:
+        applier = Applier(client=self.client, store=self.store, foreign_namespaces=self.foreign_namespaces)
+        try:
+            return await self._reconcile(name, applier)
+        finally:
+            self.writes += applier.writes
+
+    async def _reconcile(self, name: str, applier: Applier) -> Outcome:
+        inputs = gather(self.store, name)
+        if inputs is None:
+            await self._release_foreign(name, applier, keep=set())
+            return Outcome()
+        if isinstance(inputs, InvalidInput):
+            log.warning("pipeline %s has an invalid spec: %s", name, inputs)
+            body = self.store.get("Pipeline", name) or {}
+            await self._write_status(applier, name, body, pipeline_status(
+                resolutions=[], delivered=[], generation=(body.get("metadata") or {}).get("generation"),
+                previous_conditions=(body.get("status") or {}).get("conditions") or [], now=self.clock(),
+                extra_findings=[("InvalidSpec", str(inputs))]))
+            return Outcome()
+        pipeline, body = inputs.pipeline, inputs.body
+        owner = Owner(name=name, uid=str(pipeline.metadata.uid))
+        resolutions = resolve_pipeline(pipeline_name=name, pipeline=pipeline.spec, platform=inputs.platform,
+                                       sources=inputs.sources)
+        delivered: list[PhaseObjects] = []
+        requeue: float | None = None
+        for resolution in resolutions:
+            objects = phase_objects(resolution, owner=owner)
+            try:
+                ready = await self._apply_phase(applier, objects, pipeline=name)
+            except NotFound:
+                # The namespace vanished under us (or is terminating): start over from the namespace.
+                self.foreign_namespaces.discard(objects.namespace)
+                self.store.forget("Namespace", objects.namespace)
+                return Outcome(requeue_after=SA_RETRY_SECONDS)
+            if not ready:
+                requeue = SA_RETRY_SECONDS
+            delivered.append(objects)
+        await self._prune(applier, name, keep={o.namespace: o for o in delivered})
+        status = pipeline_status(
+            resolutions=resolutions, delivered=delivered, generation=pipeline.metadata.generation,
+            previous_conditions=(body.get("status") or {}).get("conditions") or [], now=self.clock())
+        await self._write_status(applier, name, body, status)
+        if applier.writes:
+            log.info("pipeline %s reconciled: %d write(s); pull sets %s", name, applier.writes,
+                     ", ".join(f"{r.namespace}={r.pull_fingerprint}" for r in resolutions))
+        return Outcome(requeue_after=requeue)
+
+    async def _apply_phase(self, applier: Applier, objects: PhaseObjects, *, pipeline: str) -> bool:
+        await applier.ensure_namespace(objects.namespace_object)
+        if objects.pull_secret is not None:
+            await applier.ensure(kinds.SECRET, objects.pull_secret)
+        for obj in objects.push_objects:
+            await applier.ensure(kinds.BY_KIND[obj["kind"]], obj)
+        owned = objects.owned_names
+        for kind in _OWNED_KINDS:
+            for actual in list(self.store.list(kind.kind, namespace=objects.namespace,
+                                               labels={names.PIPELINE_LABEL: pipeline,
+                                                       names.MANAGED_BY_LABEL: names.MANAGED_BY})):
+                actual_name = actual["metadata"]["name"]
+                if actual_name not in owned[kind.kind]:
+                    await applier.delete(kind, actual_name, objects.namespace)
+        return await applier.ensure_default_pull_secret(
+            namespace=objects.namespace, pipeline=pipeline, phase=objects.phase, wanted=objects.pull_secret_name)
+
+    async def _prune(self, applier: Applier, name: str, *, keep: dict[str, PhaseObjects]) -> None:
+        """Remove what Shipway keeps for phases that are gone or disabled."""
+        mine = {names.PIPELINE_LABEL: name, names.MANAGED_BY_LABEL: names.MANAGED_BY}
+        own_namespaces = {ns["metadata"]["name"] for ns in self.store.list("Namespace", labels=mine)}
+        for ns_name in sorted(own_namespaces - set(keep)):
+            await applier.delete(kinds.NAMESPACE, ns_name, None)  # its contents go with it
+        for kind in _OWNED_KINDS:
+            for obj in list(self.store.list(kind.kind, labels=mine)):
+                ns = obj["metadata"].get("namespace", "")
+                if ns not in keep and ns not in own_namespaces:  # left in a namespace Shipway does not own
+                    await applier.delete(kind, obj["metadata"]["name"], ns)
+        await self._release_foreign(name, applier, keep=set(keep))
+
+    async def _release_foreign(self, name: str, applier: Applier, *, keep: set[str]) -> None:
+        for account in list(self.store.list("ServiceAccount", labels={names.PIPELINE_LABEL: name})):
+            meta = account.get("metadata") or {}
+            if meta.get("name") == names.DEFAULT_SERVICE_ACCOUNT and meta.get("namespace") not in keep:
+                await applier.release_default_account(account)
+
+    async def _write_status(self, applier: Applier, name: str, body: dict[str, Any], status: dict[str, Any]) -> None:
+        if body.get("status") == status:
+            return
+        applier.writes += 1
+        patched = await self.client.patch(kinds.PIPELINE, name, {"status": status}, status=True)
+        self.store.record_write("Pipeline", patched)

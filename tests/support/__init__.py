@@ -1,0 +1,1 @@
+"""Helpers shared by test packages: real registries, TLS material, token services, OCI images."""
