@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipway.cli import dockerconfig, manifests, registry, resolve
+from shipway.cli import dockerconfig, manifests, operator, registry, resolve, sandbox
 
 
 def build_app() -> typer.Typer:
@@ -16,6 +16,8 @@ def build_app() -> typer.Typer:
     app.command("resolve")(resolve.resolve)
     app.add_typer(dockerconfig.app, name="dockerconfig")
     app.add_typer(registry.app, name="registry")
+    app.add_typer(operator.app, name="operator")
+    app.add_typer(sandbox.app, name="sandbox")
     return app
 
 

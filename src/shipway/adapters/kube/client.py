@@ -27,9 +27,14 @@ PatchKind = Literal["merge", "json", "strategic"]
 _PATCH_TYPES = {"merge": PatchType.MERGE, "json": PatchType.JSON, "strategic": PatchType.STRATEGIC}
 
 
+_CLASSES: dict[Kind, Any] = {}  # lightkube registers generic resources process-wide: one class per kind
+
+
 def _resource_class(kind: Kind) -> Any:
-    factory = create_namespaced_resource if kind.namespaced else create_global_resource
-    return factory(kind.group, kind.version, kind.kind, kind.plural)
+    if kind not in _CLASSES:
+        factory = create_namespaced_resource if kind.namespaced else create_global_resource
+        _CLASSES[kind] = factory(kind.group, kind.version, kind.kind, kind.plural)
+    return _CLASSES[kind]
 
 
 def _map_error(error: ApiError, *, what: str) -> errors.ShipwayError:
@@ -58,13 +63,11 @@ class KubeClient:
         inner = getattr(getattr(self._client, "_client", None), "_client", None)  # the httpx client
         if inner is not None and hasattr(inner, "headers"):
             inner.headers["User-Agent"] = f"{user_agent}/{__version__}"
-        self._classes: dict[Kind, Any] = {}
         self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
 
-    def _cls(self, kind: Kind) -> Any:
-        if kind not in self._classes:
-            self._classes[kind] = _resource_class(kind)
-        return self._classes[kind]
+    @staticmethod
+    def _cls(kind: Kind) -> Any:
+        return _resource_class(kind)
 
     @staticmethod
     def _what(kind: Kind, name: str, namespace: str | None) -> str:

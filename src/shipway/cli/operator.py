@@ -1,0 +1,37 @@
+"""``shipway operator``: run the operator against a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipway.cli.errors import handles_errors
+from shipway.cli.logs import configure_logging
+from shipway.operator.runner import Operator
+
+app = typer.Typer(help="The Shipway operator.", no_args_is_help=True)
+
+
+async def _run(*, kubeconfig: Path | None, standalone: bool, workers: int) -> None:
+    operator = Operator(kubeconfig=kubeconfig, standalone=standalone, workers=workers)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, operator.stop.set)
+    await operator.run()
+
+
+@app.command("run")
+@handles_errors
+def run(
+    kubeconfig: Annotated[Path | None, typer.Option(help="Kubeconfig (default: in-cluster, then $KUBECONFIG)")] = None,
+    standalone: Annotated[bool, typer.Option(help="No peering: for a single replica (peering needs its CRD)")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent reconciles")] = 4,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the operator in the foreground until SIGINT/SIGTERM."""
+    configure_logging(verbose=verbose)
+    asyncio.run(_run(kubeconfig=kubeconfig, standalone=standalone, workers=workers))

@@ -1,0 +1,41 @@
+"""A Kubernetes API emulator: kmock 0.8's KubernetesEmulator with a fidelity layer.
+
+Gaps of plain kmock that this package closes, and where:
+
+* discovery kubectl can read, Namespaces routed as a resource ............ ``discovery``, ``paths``
+* server-set uid/resourceVersion/generation/creationTimestamp, namespace from the path,
+  201 on create, 409 AlreadyExists/Conflict, 404/422 as ``Status`` objects .. ``stamping``, ``errors``
+* PUT, merge/strategic/JSON patches (failed ``test`` is 422), server-side apply ... ``patches``, ``cluster``
+* label and field selectors on list and watch; watch from a resourceVersion, bookmarks, 410 Gone,
+  ``timeoutSeconds``, ``watch=1`` ........................................... ``selectors``, ``watching``
+* status subresource isolation ............................................... ``stamping``
+* CRDs served and unserved at run time ...................................... ``resources``, ``collecting``
+* owner garbage collection, namespace and CRD cleanup, finalizers, default ServiceAccounts ... ``collecting``
+* request accounting (in-process and ``/_emulator/requests``) ............... ``accounting``
+* a standalone server without kmock's process-wide DNS patch ................ ``serving``, ``__main__``
+* a seam for authentication and authorization hooks ......................... ``access``
+"""
+
+from shipway.sandbox.emulator.access import Authenticator, Authorizer, RequestAttributes, UserInfo
+from shipway.sandbox.emulator.accounting import RequestLedger, RequestRecord
+from shipway.sandbox.emulator.emulator import ClusterEmulator
+from shipway.sandbox.emulator.kubeconfig import render as render_kubeconfig
+from shipway.sandbox.emulator.kubeconfig import write as write_kubeconfig
+from shipway.sandbox.emulator.resources import BUILTIN_RESOURCES, ResourceSpec
+from shipway.sandbox.emulator.serving import EmulatorServer, free_port
+
+__all__ = [
+    "BUILTIN_RESOURCES",
+    "Authenticator",
+    "Authorizer",
+    "ClusterEmulator",
+    "EmulatorServer",
+    "RequestAttributes",
+    "RequestLedger",
+    "RequestRecord",
+    "ResourceSpec",
+    "UserInfo",
+    "free_port",
+    "render_kubeconfig",
+    "write_kubeconfig",
+]

@@ -1,0 +1,203 @@
+"""``ClusterEmulator``: kmock's KubernetesEmulator with the fidelity of a real kube-apiserver.
+
+kmock keeps the objects (``emulator.objects``, with their history) and the raw request log; this
+subclass replaces its request handling for every Kubernetes path (see the package docstring for the
+gaps it closes). Paths that are neither API nor discovery still reach kmock's own reactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp.web
+import attrs
+import kmock
+
+from shipway.sandbox.emulator import (
+    access,
+    accounting,
+    collecting,
+    discovery,
+    errors,
+    handling,
+    paths,
+    resources,
+)
+from shipway.sandbox.emulator.cluster import Cluster
+from shipway.sandbox.emulator.resources import Catalogue, ResourceSpec
+from shipway.sandbox.emulator.store import ObjectStore
+
+logger = logging.getLogger(__name__)
+_KMOCK_ACTIONS = {"get": kmock.action.FETCH, "list": kmock.action.LIST, "watch": kmock.action.WATCH,
+                  "create": kmock.action.CREATE, "update": kmock.action.UPDATE, "patch": kmock.action.UPDATE,
+                  "delete": kmock.action.DELETE}
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_PLAIN_OK = frozenset({"/healthz", "/livez", "/readyz"})
+
+
+@attrs.define(kw_only=True)
+class ClusterEmulator(kmock.KubernetesEmulator):
+    """An in-memory Kubernetes API server; serve it with :class:`shipway.sandbox.emulator.EmulatorServer`."""
+
+    service_account_delay: float = 0.05  # the ServiceAccount controller's lag after a namespace appears
+    bookmark_interval: float = 60.0
+    change_retention: int = 50_000  # changes kept for watches to resume from; older ones get 410 Gone
+    initial_namespaces: tuple[str, ...] = INITIAL_NAMESPACES
+    authenticator: access.Authenticator | None = None
+    authorizer: access.Authorizer | None = None
+    kmock_request_memory: int = 1000  # kmock's own raw request log is trimmed to this many entries
+
+    ledger: accounting.RequestLedger = attrs.field(factory=accounting.RequestLedger, init=False)
+    catalogue: Catalogue = attrs.field(factory=lambda: Catalogue(resources.BUILTIN_RESOURCES), init=False)
+    cluster: Cluster = attrs.field(init=False)
+    _pending: set[asyncio.TimerHandle] = attrs.field(factory=set, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        store = ObjectStore(array=self.objects, retention=self.change_retention)
+        self.cluster = Cluster(catalogue=self.catalogue, store=store,
+                               schedule_service_account=self._schedule_service_account)
+        for name in self.initial_namespaces:
+            self.cluster.create(resources.NAMESPACES, None, {"metadata": {"name": name}})
+            collecting.ensure_default_service_account(self.cluster, name)
+
+    def register(self, spec: ResourceSpec) -> None:
+        """Serve one more resource (as a built-in: it survives no CRD deletion)."""
+        self.catalogue.register(spec)
+
+    def close_watches(self) -> None:
+        """End every open watch stream, as an API server does when it shuts down."""
+        self.cluster.store.changes.close()
+        for handle in self._pending:
+            handle.cancel()
+        self._pending.clear()
+
+    def _schedule_service_account(self, action: Callable[[], None]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            action()
+            return
+
+        def run() -> None:
+            self._pending.discard(handle)
+            action()
+
+        handle = loop.call_later(self.service_account_delay, run)
+        self._pending.add(handle)
+
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        """Entry point from aiohttp: kmock's own, minus its path parser (it fails on /api/v1/namespaces)."""
+        body = await raw_request.read()
+        request = kmock.Request(
+            id=len(self._requests), raw_request=raw_request, url=raw_request.url, method=raw_request.method,
+            params=dict(raw_request.query), headers=dict(raw_request.headers), body=body,
+            text=body.decode(errors="replace"), **_kmock_coordinates(raw_request),
+        )
+        self._requests.append(request)
+        try:
+            return await self._handle(request)
+        except Exception as exc:  # a bug of ours: answer 500 with a Status, as kube-apiserver does on panics
+            logger.exception("emulator failure on %s %s", raw_request.method, raw_request.path)
+            failure = errors.ApiError(f"emulator failure: {exc!r}")
+            return handling.json_response(failure.status(), status=500)
+
+    async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
+        if len(self._requests) > self.kmock_request_memory:
+            del self._requests[: len(self._requests) - self.kmock_request_memory]
+        raw: aiohttp.web.BaseRequest = request._raw_request
+        url_path: str = raw.path
+        if url_path.startswith(accounting.SIDE_PREFIX):
+            return await self._serve_side(raw)
+        route = paths.parse(url_path)
+        query = {k: v for k, v in raw.query.items()}
+        verb = paths.verb_of(raw.method, route, query) if isinstance(route, paths.ApiPath) else None
+        recorded = False
+        status = 500
+
+        def record(code: int) -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            api = route if isinstance(route, paths.ApiPath) else None
+            self.ledger.record(accounting.RequestRecord(
+                method=raw.method, path=url_path, verb=verb,
+                group=api.group if api else None, plural=api.plural if api else None,
+                namespace=api.namespace if api else None, subresource=api.subresource if api else None,
+                user_agent=raw.headers.get("User-Agent", ""), status=code,
+            ))
+
+        try:
+            if isinstance(route, paths.ApiPath):
+                response = await self._serve_resource(raw, route, verb, query, request.body, record)
+            elif isinstance(route, paths.DiscoveryPath):
+                response = handling.json_response(discovery.document(route, self.catalogue))
+            elif url_path.rstrip("/") in ("/version", ""):
+                body = discovery.SERVER_VERSION if url_path.startswith("/version") else \
+                    discovery.root_paths(self.catalogue)
+                response = handling.json_response(body)
+            elif url_path in _PLAIN_OK:
+                response = aiohttp.web.Response(text="ok")
+            else:
+                response = await self._serve_by_kmock(request)
+            status = response.status
+            return response
+        except errors.ApiError as exc:
+            status = exc.code
+            return handling.json_response(exc.status(), status=exc.code)
+        finally:
+            record(status)
+
+    async def _serve_resource(self, raw: aiohttp.web.BaseRequest, route: paths.ApiPath, verb: str | None,
+                         query: dict[str, str], body: bytes,
+                         record: Callable[[int], None]) -> aiohttp.web.StreamResponse:
+        if verb is None:
+            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource"
+                                          f" ({raw.method})")
+        spec = handling.resolve(self.cluster, route)
+        await access.admit(raw.headers, access.RequestAttributes(
+            verb=verb, group=route.group, version=route.version, resource=route.plural,
+            subresource=route.subresource, namespace=route.namespace, name=route.name,
+        ), authenticator=self.authenticator, authorizer=self.authorizer)
+        if verb == "watch":
+            record(200)  # counted when the stream starts, not when it ends
+        return await handling.serve(raw, cluster=self.cluster, path=route, verb=verb, spec=spec, query=query,
+                                    body=body, bookmark_interval=self.bookmark_interval)
+
+    async def _serve_by_kmock(self, request: Any) -> aiohttp.web.StreamResponse:
+        """Other paths: kmock's own reactions (e.g. ``emulator['/custom'] << b'...'``), else a 404 Status."""
+        try:
+            response: aiohttp.web.StreamResponse = await super()._handle(request)
+        except kmock.KubernetesError as exc:
+            if exc.status == 404:
+                raise errors.NotFound("the server could not find the requested resource") from exc
+            raise
+        return response
+
+    async def _serve_side(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        if raw.path.rstrip("/") == "/_emulator/requests" and raw.method == "GET":
+            return handling.json_response(self.ledger.as_json())
+        if raw.path.rstrip("/") == "/_emulator/requests/reset" and raw.method == "POST":
+            self.ledger.reset()
+            return handling.json_response({"total": 0})
+        return handling.json_response(errors.NotFound("no such emulator endpoint").status(), status=404)
+
+
+def _kmock_coordinates(raw: aiohttp.web.BaseRequest) -> dict[str, Any]:
+    """kmock's request fields (for its request-log assertions), from our own path parser."""
+    route = paths.parse(raw.path)
+    if not isinstance(route, paths.ApiPath):
+        return {}
+    verb = paths.verb_of(raw.method, route, raw.query)
+    return {
+        "action": _KMOCK_ACTIONS.get(verb or ""),
+        "resource": kmock.resource(route.group, route.version, route.plural),
+        "namespace": route.namespace,
+        "name": route.name,
+        "subresource": route.subresource,
+    }

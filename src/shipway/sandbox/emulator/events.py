@@ -1,0 +1,78 @@
+"""The change log every write appends to, and the fan-out of its events to live watchers.
+
+Each write gets the next value of one global resourceVersion counter, as etcd's revision does.
+The log keeps the most recent events so a watch can resume from a resourceVersion it has seen;
+a watch from a resourceVersion older than what is kept gets 410 Gone, as from a compacted etcd.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+
+from shipway.sandbox.emulator import errors, objects
+
+GroupResource = tuple[str, str]  # (group, plural): the identity of stored objects across versions
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Change:
+    """One committed write: the object before (None on creation) and after it."""
+
+    revision: int
+    type: str  # ADDED | MODIFIED | DELETED
+    resource: GroupResource
+    namespace: str | None
+    old: objects.Body | None
+    new: objects.Body
+
+
+class Subscription:
+    """A live watcher's queue of changes of one group-resource (``None`` marks the end of the log)."""
+
+    def __init__(self, resource: GroupResource) -> None:
+        self.resource = resource
+        self.queue: asyncio.Queue[Change | None] = asyncio.Queue()
+
+
+class ChangeLog:
+    def __init__(self, *, retention: int = 50_000) -> None:
+        self._revision = 0
+        self._log: collections.deque[Change] = collections.deque(maxlen=retention)
+        self._subscribers: dict[GroupResource, set[Subscription]] = collections.defaultdict(set)
+
+    @property
+    def revision(self) -> int:
+        """The resourceVersion of the latest write (the collection resourceVersion of lists)."""
+        return self._revision
+
+    def next_revision(self) -> int:
+        self._revision += 1
+        return self._revision
+
+    def commit(self, change: Change) -> None:
+        self._log.append(change)
+        for subscription in self._subscribers.get(change.resource, ()):
+            subscription.queue.put_nowait(change)
+
+    def subscribe(self, resource: GroupResource, *, since: int | None) -> tuple[list[Change], Subscription]:
+        """Changes after ``since`` that are still kept, and a subscription for the later ones."""
+        replay: list[Change] = []
+        if since is not None:
+            oldest = self._log[0].revision if self._log else self._revision + 1
+            if since < oldest - 1 and len(self._log) == self._log.maxlen:
+                raise errors.Gone(f"too old resource version: {since} ({oldest - 1})")
+            replay = [c for c in self._log if c.revision > since and c.resource == resource]
+        subscription = Subscription(resource)
+        self._subscribers[resource].add(subscription)
+        return replay, subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers[subscription.resource].discard(subscription)
+
+    def close(self) -> None:
+        """End every live watch (used at server shutdown)."""
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription.queue.put_nowait(None)
