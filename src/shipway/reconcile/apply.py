@@ -122,8 +122,21 @@ class Applier:
                    and (have_meta.get("annotations") or {}).get(ADDED_PULL_SECRETS) == json.dumps(target_added))
         if not needs_append and meta_ok:
             return True
-        patch: dict[str, Any] = {"metadata": {"labels": labels,
-                                              "annotations": {ADDED_PULL_SECRETS: json.dumps(target_added)}}}
+        meta: dict[str, Any] = {"labels": labels, "annotations": {ADDED_PULL_SECRETS: json.dumps(target_added)}}
+        if account is None and self.store.get("Namespace", namespace) is not None:
+            # A namespace Shipway created: create its default ServiceAccount with the pull secret in it. The
+            # ServiceAccount controller leaves an existing one alone; if it came first, patch below.
+            try:
+                created = await self.client.create(kinds.SERVICE_ACCOUNT, {
+                    "apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": names.DEFAULT_SERVICE_ACCOUNT, "namespace": namespace, **meta},
+                    "imagePullSecrets": [{"name": n} for n in target_added]})
+                self.writes += 1
+                self.store.record_write("ServiceAccount", created)
+                return True
+            except Conflict:
+                self.writes += 1
+        patch: dict[str, Any] = {"metadata": meta}
         if needs_append:
             patch["imagePullSecrets"] = [{"name": wanted}]
         try:

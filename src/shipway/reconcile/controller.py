@@ -30,6 +30,7 @@ class Controller:
         self.queue = queue
         self._sources: dict[SecretRef, set[str]] = defaultdict(set)  # source Secret -> pipelines
         self._uses: dict[str, frozenset[SecretRef]] = {}  # pipeline -> source Secrets
+        self.synced = False  # set by the first event after every watch's initial list is in the cache
 
     def pipelines_using(self, ref: SecretRef) -> set[str]:
         return set(self._sources.get(ref, ()))
@@ -68,6 +69,9 @@ class Controller:
 
     def handle(self, kind: str, event_type: str | None, body: dict[str, Any]) -> None:
         """A watch event after the initial sync: update the cache, queue who is affected."""
+        if not self.synced:
+            self.synced = True
+            log.info("cache synced: %s", ", ".join(f"{k}={n}" for k, n in sorted(self.store.sizes().items())))
         meta = body.get("metadata") or {}
         if event_type == "DELETED":
             self.store.delete(kind, body)

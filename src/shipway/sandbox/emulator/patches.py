@@ -3,9 +3,11 @@
 Supported content types, as the API server names them:
 
 * ``application/merge-patch+json``: RFC 7386 (``null`` deletes, lists are replaced);
-* ``application/strategic-merge-patch+json``: merged like a merge-patch; ``$patch: replace|delete``
-  is honoured, other ``$``-directives (``$setElementOrder``, ``$retainKeys``, ...) are dropped and
-  lists are replaced, not merged by their patch-merge keys (a known simplification);
+* ``application/strategic-merge-patch+json``: merged like a merge-patch, except the lists whose Go
+  types declare ``patchStrategy: merge`` (see ``MERGE_KEYS``): lists of objects are merged item by item
+  on their patch-merge key (new items appended, ``$patch: delete`` removes one), lists of strings are
+  unioned (``$deleteFromPrimitiveList/<field>`` removes); ``$patch: replace|delete`` is honoured; other
+  ``$`` directives (``$setElementOrder``, ``$retainKeys``) are dropped (a known simplification);
 * ``application/json-patch+json``: RFC 6902, a failed ``test`` is 422 Invalid;
 * ``application/apply-patch+yaml``: server-side apply simplified to create-or-merge, without
   ``managedFields`` or field-ownership conflicts.
@@ -51,6 +53,40 @@ def parse_document(kind: str, raw: bytes) -> Any:
     return doc
 
 
+# Field name -> patch-merge key of the list, as the Kubernetes Go types declare them (None: a list of
+# strings merged as a set). Only the fields whose patchStrategy is "merge"; every other list is replaced.
+MERGE_KEYS: dict[str, str | None] = {
+    "imagePullSecrets": "name",   # PodSpec, ServiceAccount
+    "secrets": "name",            # ServiceAccount
+    "ownerReferences": "uid",     # ObjectMeta
+    "finalizers": None,           # ObjectMeta
+    "containers": "name", "initContainers": "name", "volumes": "name", "env": "name",
+    "volumeMounts": "mountPath", "conditions": "type",
+}
+_DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
+
+
+def _merge_list(field: str, target: Any, patch: list[Any]) -> list[Any]:
+    key = MERGE_KEYS[field]
+    current = list(target) if isinstance(target, list) else []
+    if key is None:
+        return current + [item for item in patch if item not in current]
+    for item in patch:
+        if not isinstance(item, dict) or key not in item:
+            current.append(item)
+            continue
+        index = next((i for i, have in enumerate(current) if isinstance(have, dict) and have.get(key) == item[key]),
+                     None)
+        if item.get("$patch") == "delete":
+            if index is not None:
+                current.pop(index)
+        elif index is None:
+            current.append({k: v for k, v in item.items() if not k.startswith("$")})
+        else:
+            current[index] = merge(current[index], item, strategic=True)
+    return current
+
+
 def merge(target: Any, patch: Any, *, strategic: bool = False) -> Any:
     """RFC 7386 merge; with ``strategic``, also the ``$patch`` directive and dropping of ``$`` keys."""
     if not isinstance(patch, dict):
@@ -63,10 +99,18 @@ def merge(target: Any, patch: Any, *, strategic: bool = False) -> Any:
             return {k: v for k, v in patch.items() if not k.startswith("$")}
     result: dict[str, Any] = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
+        if strategic and key.startswith(_DELETE_PRIMITIVE) and isinstance(value, list):
+            field = key[len(_DELETE_PRIMITIVE):]
+            if isinstance(result.get(field), list):
+                result[field] = [item for item in result[field] if item not in value]
+            continue
         if strategic and key.startswith("$"):
             continue
         if value is None:
             result.pop(key, None)
+            continue
+        if strategic and key in MERGE_KEYS and isinstance(value, list):
+            result[key] = _merge_list(key, result.get(key), value)
             continue
         merged = merge(result.get(key), value, strategic=strategic)
         if merged is None:
