@@ -168,9 +168,12 @@ class EmulatorProcess:
 class OperatorProcess:
     """``shipway operator run --standalone`` in its own process; waits until its cache is synced."""
 
-    def __init__(self, kubeconfig: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, kubeconfig: Path, *, env: dict[str, str] | None = None, verify_interval: float = 0,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        # Registry verification is off unless a test asks for it: it adds status writes of its own.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shipway", "operator", "run", "--standalone", "--kubeconfig", str(kubeconfig)],
+            [sys.executable, "-m", "shipway", "operator", "run", "--standalone", "--kubeconfig", str(kubeconfig),
+             "--verify-interval", str(verify_interval), *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )
         self.output = OutputReader(self.process.stdout)
@@ -221,8 +224,8 @@ class Cluster:
     kubeconfig: Path
     operator: OperatorProcess | None = None
 
-    def start_operator(self) -> OperatorProcess:
-        self.operator = OperatorProcess(self.kubeconfig)
+    def start_operator(self, **options: Any) -> OperatorProcess:
+        self.operator = OperatorProcess(self.kubeconfig, **options)
         self.operator.wait_synced()
         return self.operator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipway.cli import dockerconfig, manifests, operator, registry, resolve, sandbox
+from shipway.cli import api, credentials, dockerconfig, login, manifests, operator, pipeline, registry, resolve, sandbox
 
 
 def build_app() -> typer.Typer:
@@ -15,8 +15,16 @@ def build_app() -> typer.Typer:
     app.command("manifests")(manifests.manifests)
     app.command("resolve")(resolve.resolve)
     app.add_typer(dockerconfig.app, name="dockerconfig")
+    registry.app.command("set")(credentials.set_)
+    registry.app.command("use-secret")(credentials.use_secret)
+    registry.app.command("remove")(credentials.remove)
+    registry.app.command("show")(credentials.show)
+    registry.app.command("explain")(credentials.explain)
     app.add_typer(registry.app, name="registry")
+    app.add_typer(pipeline.app, name="pipeline")
+    app.command("login")(login.login)
     app.add_typer(operator.app, name="operator")
+    app.add_typer(api.app, name="api")
     app.add_typer(sandbox.app, name="sandbox")
     return app
 

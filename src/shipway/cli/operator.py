@@ -11,13 +11,15 @@ import typer
 
 from shipway.cli.errors import handles_errors
 from shipway.cli.logs import configure_logging
-from shipway.operator.runner import Operator
+from shipway.operator.runner import DEFAULT_VERIFY_INTERVAL, Operator
 
 app = typer.Typer(help="The Shipway operator.", no_args_is_help=True)
 
 
-async def _run(*, kubeconfig: Path | None, standalone: bool, workers: int) -> None:
-    operator = Operator(kubeconfig=kubeconfig, standalone=standalone, workers=workers)
+async def _run(*, kubeconfig: Path | None, standalone: bool, workers: int, verify_interval: float,
+               registry_ca_file: Path | None) -> None:
+    operator = Operator(kubeconfig=kubeconfig, standalone=standalone, workers=workers,
+                        verify_interval=verify_interval, registry_ca_file=registry_ca_file)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, operator.stop.set)
@@ -30,8 +32,13 @@ def run(
     kubeconfig: Annotated[Path | None, typer.Option(help="Kubeconfig (default: in-cluster, then $KUBECONFIG)")] = None,
     standalone: Annotated[bool, typer.Option(help="No peering: for a single replica (peering needs its CRD)")] = False,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent reconciles")] = 4,
+    verify_interval: Annotated[float, typer.Option(
+        min=0, help="Seconds between registry re-checks of a credential (±10% jitter); 0 disables checks")
+    ] = DEFAULT_VERIFY_INTERVAL,
+    registry_ca_file: Annotated[Path | None, typer.Option(help="CA bundle for registries with private CAs")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the operator in the foreground until SIGINT/SIGTERM."""
     configure_logging(verbose=verbose)
-    asyncio.run(_run(kubeconfig=kubeconfig, standalone=standalone, workers=workers))
+    asyncio.run(_run(kubeconfig=kubeconfig, standalone=standalone, workers=workers, verify_interval=verify_interval,
+                     registry_ca_file=registry_ca_file))

@@ -19,17 +19,18 @@ from rich.table import Table
 
 from shipway.adapters import registry as registry_client
 from shipway.adapters.registry import addresses
-from shipway.cli import files, output
+from shipway.cli import files, output, profiles
 from shipway.cli.errors import handles_errors
 from shipway.core import dockerconfig, errors
 from shipway.core.secrets import Secret
 
-app = typer.Typer(help="Check registry credentials against a real registry.", no_args_is_help=True)
+app = typer.Typer(help="Registry credentials: verify against a registry; set, reference, remove, show, explain "
+                       "them per layer through the API.", no_args_is_help=True)
 
 
 @app.callback()
 def registry() -> None:
-    """Check registry credentials against a real registry."""
+    """Registry credentials: verify, set, use-secret, remove, show, explain."""
 
 MAX_PASSWORD_BYTES = 64 * 1024
 _DOCKER_HUB = frozenset({"docker.io", "index.docker.io", addresses.DOCKER_HUB_API})
@@ -156,8 +157,26 @@ def verify(
     no_push: Annotated[bool, typer.Option("--no-push", help="Do not check push rights.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per exchange.", min=0.1)] = 10.0,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    pipeline: Annotated[str | None, typer.Option(
+        "--pipeline", help="Verify the credential a pipeline stores for --registry, through the API.")] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="With --pipeline: the phase.")] = None,
 ) -> None:
-    """Verify a credential: valid, and with --repository may it pull and push."""
+    """Verify a credential: valid, and with --repository may it pull and push.
+
+    Locally (the credential from --username/--password-stdin or --config), or with --pipeline through the
+    Shipway API, which checks the credential it stores without ever showing it.
+    """
+    if pipeline is not None:
+        if username or password_stdin or config:
+            raise errors.InvalidInput("--pipeline verifies a stored credential: give no credential", field="--pipeline")
+        with profiles.api_client() as api:
+            answer = api.request("POST", f"/api/v1/pipelines/{pipeline}/verify", json={
+                "registry": registry, "phase": phase, "repository": repository, "checkPush": not no_push})
+        output.print_json(answer)
+        checks = [answer.get(k) for k in ("valid", "canPull", "canPush", "can_pull", "can_push")]
+        if any(check is not None and not check.get("ok") for check in checks):
+            raise typer.Exit(1)
+        return
     credential = choose_credential(
         registry=registry, repository=repository, username=username, password_stdin=password_stdin,
         config=config,

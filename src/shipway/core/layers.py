@@ -163,6 +163,16 @@ def _merge(
     return sorted(chosen.values(), key=lambda e: e.registry, reverse=True)
 
 
+def entries_of_layer(layer: Layer, credentials: Sequence[CredentialRef], sources: Sources
+                     ) -> tuple[list[EffectiveEntry], list[Finding]]:
+    """Every entry one layer holds, whatever its usage (for verifying a layer on its own)."""
+    findings: list[Finding] = []
+    pull = _merge([(layer, credentials)], sources, Usage.PULL, findings)
+    push = _merge([(layer, credentials)], sources, Usage.PUSH, findings)
+    seen = {e.fingerprint for e in pull}
+    return pull + [e for e in push if e.fingerprint not in seen], findings
+
+
 def push_target_of(*, platform: PlatformSpec | None, pipeline: PipelineSpec) -> PushTarget | None:
     """Where builds push: the pipeline's target, else the platform's."""
     if pipeline.registry.push is not None:

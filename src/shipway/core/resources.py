@@ -174,6 +174,20 @@ class EffectiveCredentialStatus(Model):
     usage: list[Usage]
 
 
+class VerificationStatus(Model):
+    """The ``Verified`` outcome of one credential for one registry: when checked, the outcome, the reason."""
+
+    type: Literal["Verified"] = "Verified"
+    registry: str
+    fingerprint: str
+    secret_ref: SecretRef
+    source: Literal["platform", "pipeline", "phase"]
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    last_check_time: str | None = None
+    last_transition_time: str | None = None
+
+
 class PhaseStatus(Model):
     name: PhaseName
     namespace: str
@@ -187,11 +201,13 @@ class PipelineStatus(Model):
     observed_generation: int | None = None
     phases: list[PhaseStatus] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
+    verifications: list[VerificationStatus] | None = None
 
 
 class PlatformStatus(Model):
     observed_generation: int | None = None
     conditions: list[Condition] = Field(default_factory=list)
+    verifications: list[VerificationStatus] | None = None
 
 
 class Platform(Model):

@@ -13,13 +13,13 @@ from shipway.core.desired import PhaseObjects
 from shipway.core.layers import PhaseResolution
 from shipway.core.names import Reason
 from shipway.core.reports import entry_status
-from shipway.core.resources import Condition, PhaseStatus, PipelineStatus
+from shipway.core.resources import Condition, PhaseStatus, PipelineStatus, VerificationStatus
 
 _BLOCKING = frozenset({Reason.SOURCE_SECRET_MISSING, Reason.INVALID_DOCKER_CONFIG, Reason.CONSENT_MISSING,
                        Reason.PLATFORM_MISSING})
 
 
-def _condition(type_: str, ok: bool, reason: str, message: str, *, generation: int | None,
+def condition(type_: str, ok: bool, reason: str, message: str, *, generation: int | None,
                previous: Sequence[dict[str, Any]], now: str) -> Condition:
     status = "True" if ok else "False"
     before = next((c for c in previous if c.get("type") == type_), None)
@@ -31,6 +31,7 @@ def _condition(type_: str, ok: bool, reason: str, message: str, *, generation: i
 def pipeline_status(
     *, resolutions: Sequence[PhaseResolution], delivered: Sequence[PhaseObjects], generation: int | None,
     previous_conditions: Sequence[dict[str, Any]], now: str, extra_findings: Sequence[tuple[str, str]] = (),
+    verifications: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole ``status`` of a Pipeline as a JSON-ready mapping (camelCase)."""
     phases = []
@@ -53,11 +54,14 @@ def pipeline_status(
     blocking = [f for f in findings if f[0] in _BLOCKING]
     degraded_reason = findings[0][0] if findings else "AsExpected"
     conditions = [
-        _condition("Ready", not blocking, blocking[0][0] if blocking else Reason.READY,
+        condition("Ready", not blocking, blocking[0][0] if blocking else Reason.READY,
                    "; ".join(m for _, m in blocking) if blocking else "every phase has its credentials delivered",
                    generation=generation, previous=previous_conditions, now=now),
-        _condition("Degraded", bool(findings), degraded_reason, "; ".join(m for _, m in findings),
+        condition("Degraded", bool(findings), degraded_reason, "; ".join(m for _, m in findings),
                    generation=generation, previous=previous_conditions, now=now),
     ]
-    status = PipelineStatus(observed_generation=generation, phases=phases, conditions=conditions)
+    status = PipelineStatus(
+        observed_generation=generation, phases=phases, conditions=conditions,
+        verifications=[VerificationStatus.model_validate(v) for v in verifications] if verifications is not None
+        else None)
     return status.model_dump(mode="json", by_alias=True, exclude_none=True)

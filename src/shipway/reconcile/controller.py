@@ -17,6 +17,7 @@ from shipway.core.errors import InvalidInput
 from shipway.core.layers import referenced_secrets
 from shipway.core.resources import PipelineSpec, SecretRef
 from shipway.reconcile.gather import platform_spec
+from shipway.reconcile.platform import PLATFORM_KEY
 from shipway.reconcile.queue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Controller:
         self._sources: dict[SecretRef, set[str]] = defaultdict(set)  # source Secret -> pipelines
         self._uses: dict[str, frozenset[SecretRef]] = {}  # pipeline -> source Secrets
         self.synced = False  # set by the first event after every watch's initial list is in the cache
+        self._platform_refs: frozenset[SecretRef] = frozenset()
 
     def pipelines_using(self, ref: SecretRef) -> set[str]:
         return set(self._sources.get(ref, ()))
@@ -54,7 +56,12 @@ class Controller:
         for ref in refs:
             self._sources[ref].add(name)
 
+    def _reindex_platform(self) -> None:
+        spec = platform_spec(self.store)
+        self._platform_refs = frozenset(c.secret_ref for c in spec.registry.credentials) if spec else frozenset()
+
     def _reindex_all(self) -> None:
+        self._reindex_platform()
         for name in [p["metadata"]["name"] for p in self.store.list("Pipeline")]:
             self._index_pipeline(name, self.store.get("Pipeline", name))
 
@@ -95,11 +102,11 @@ class Controller:
             if meta.get("name") != names.PLATFORM_NAME:
                 return set()
             # Pipelines that inherit the platform layer, or build with the platform's push target.
-            return {p["metadata"]["name"] for p in self.store.list("Pipeline")
-                    if ((p.get("spec") or {}).get("registry") or {}).get("inherit", True)
-                    or not ((p.get("spec") or {}).get("registry") or {}).get("push")}
+            return {PLATFORM_KEY} | {p["metadata"]["name"] for p in self.store.list("Pipeline")
+                                     if ((p.get("spec") or {}).get("registry") or {}).get("inherit", True)
+                                     or not ((p.get("spec") or {}).get("registry") or {}).get("push")}
         if kind == "Secret" and labels.get(names.MANAGED_BY_LABEL) != names.MANAGED_BY:
             ref = SecretRef(namespace=meta.get("namespace", ""), name=meta.get("name", ""))
-            return self.pipelines_using(ref)
+            return self.pipelines_using(ref) | ({PLATFORM_KEY} if ref in self._platform_refs else set())
         pipeline = labels.get(names.PIPELINE_LABEL)
         return {pipeline} if pipeline else set()

@@ -16,11 +16,14 @@ from shipway.adapters.kube.client import KubeClient
 from shipway.core import names
 from shipway.core.desired import Owner, PhaseObjects, phase_objects
 from shipway.core.errors import InvalidInput, NotFound
-from shipway.core.layers import resolve_pipeline
+from shipway.core.layers import Layer, resolve_pipeline
 from shipway.core.status import pipeline_status
+from shipway.core.verification import verified_entries
 from shipway.reconcile.apply import Applier
 from shipway.reconcile.gather import gather
+from shipway.reconcile.platform import PLATFORM_KEY, reconcile_platform
 from shipway.reconcile.queue import Outcome
+from shipway.reconcile.verifying import Verifier
 
 log = logging.getLogger(__name__)
 SA_RETRY_SECONDS = 0.5  # the controller manager creates a namespace's default ServiceAccount shortly after
@@ -39,18 +42,36 @@ class Reconciler:
     store: Store
     clock: Callable[[], str] = utc_now
     foreign_namespaces: set[str] = field(default_factory=set)
+    verifier: Verifier | None = None
+    uses: dict[str, set[str]] = field(default_factory=dict)  # queue key -> fingerprints it shows as Verified
     writes: int = 0
 
     async def __call__(self, name: str) -> Outcome:
         applier = Applier(client=self.client, store=self.store, foreign_namespaces=self.foreign_namespaces)
         try:
+            if name == PLATFORM_KEY:
+                return await reconcile_platform(self, applier)
             return await self._reconcile(name, applier)
         finally:
             self.writes += applier.writes
 
+    def track(self, key: str, fingerprints: set[str]) -> None:
+        """Remember which fingerprints ``key`` shows; stop verifying those nobody shows any more."""
+        before = self.uses.get(key)
+        if fingerprints:
+            self.uses[key] = fingerprints
+        else:
+            self.uses.pop(key, None)
+        if self.verifier is not None and before and before - fingerprints:
+            self.verifier.forget(set().union(*self.uses.values()) if self.uses else set())
+
+    def keys_using(self, fingerprint: str) -> list[str]:
+        return [key for key, fingerprints in self.uses.items() if fingerprint in fingerprints]
+
     async def _reconcile(self, name: str, applier: Applier) -> Outcome:
         inputs = gather(self.store, name)
         if inputs is None:
+            self.track(name, set())
             await self._release_foreign(name, applier, keep=set())
             return Outcome()
         if isinstance(inputs, InvalidInput):
@@ -80,9 +101,18 @@ class Reconciler:
                 requeue = SA_RETRY_SECONDS
             delivered.append(objects)
         await self._prune(applier, name, keep={o.namespace: o for o in delivered})
+        verifications = None
+        if self.verifier is not None and self.verifier.enabled:
+            # The pipeline's and its phases' own credentials; the platform's are shown on the Platform.
+            own = [e for r in resolutions for e in (*r.pull, *((r.push,) if r.push else ()))
+                   if e.provenance.layer is not Layer.PLATFORM]
+            self.verifier.want(own)
+            self.track(name, {e.fingerprint for e in own})
+            verifications = verified_entries(own, self.verifier.records)
         status = pipeline_status(
             resolutions=resolutions, delivered=delivered, generation=pipeline.metadata.generation,
-            previous_conditions=(body.get("status") or {}).get("conditions") or [], now=self.clock())
+            previous_conditions=(body.get("status") or {}).get("conditions") or [], now=self.clock(),
+            verifications=verifications)
         await self._write_status(applier, name, body, status)
         if applier.writes:
             log.info("pipeline %s reconciled: %d write(s); pull sets %s", name, applier.writes,

@@ -1,0 +1,93 @@
+"""Reading and writing Shipway objects for the API, through the Kubernetes adapter.
+
+Updates are optimistic: read, change, write with the resourceVersion read; a concurrent change (409) is
+retried a few times from a fresh read. Every credential change is recorded as an Event on the Pipeline and
+a structured log line: who, what, which layer and registry, old and new fingerprint.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from shipway.adapters.kube import resources as kinds
+from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.reviews import UserInfo
+from shipway.core import names
+from shipway.core.documents import source_of_secret, validate_model
+from shipway.core.errors import Conflict, NotFound
+from shipway.core.layers import Sources, referenced_secrets
+from shipway.core.resources import Pipeline, PipelineSpec, Platform, PlatformSpec, SecretRef
+
+log = logging.getLogger("shipway.audit")
+RETRIES = 5
+
+
+async def get_pipeline(kube: KubeClient, name: str) -> tuple[Pipeline, dict[str, Any]]:
+    body = await kube.get(kinds.PIPELINE, name)
+    model = validate_model(Pipeline, {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec") if k in body},
+                           where=f"Pipeline {name}")
+    return model, body
+
+
+async def get_platform(kube: KubeClient) -> tuple[Platform | None, dict[str, Any] | None]:
+    try:
+        body = await kube.get(kinds.PLATFORM, names.PLATFORM_NAME)
+    except NotFound:
+        return None, None
+    model = validate_model(Platform, {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec") if k in body},
+                           where="Platform default")
+    return model, body
+
+
+async def update_spec(kube: KubeClient, kind: kinds.Kind, name: str,
+                      change: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """Apply ``change`` (current body -> new spec) with optimistic concurrency, retrying on conflicts."""
+    for attempt in range(RETRIES):
+        body = await kube.get(kind, name)
+        spec = await change(body)
+        patch = {"metadata": {"resourceVersion": body["metadata"]["resourceVersion"]}, "spec": spec}
+        try:
+            return await kube.patch(kind, name, patch)
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+    raise Conflict(f"{kind.kind} {name} kept changing; try again")
+
+
+async def read_sources(kube: KubeClient, *, platform: PlatformSpec | None, pipeline: PipelineSpec) -> Sources:
+    """The docker configs of every Secret the pipeline's resolution reads (missing ones left out)."""
+    sources: dict[SecretRef, Any] = {}
+    for ref in referenced_secrets(platform=platform, pipeline=pipeline):
+        try:
+            secret = await kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
+        except NotFound:
+            continue
+        sources[ref] = source_of_secret(secret, ref=ref)
+    return sources
+
+
+async def record_change(kube: KubeClient, *, user: UserInfo, pipeline: dict[str, Any] | None, reason: str,
+                        message: str, details: dict[str, Any]) -> None:
+    """The audit trail of a credential change: a structured log line and an Event on the Pipeline."""
+    log.info("audit %s by %s: %s", reason, user.username, message,
+             extra={"audit": {"user": user.username, "groups": list(user.groups), "reason": reason, **details}})
+    if pipeline is None:
+        return
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta = pipeline["metadata"]
+    event = {
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"generateName": f"{meta['name']}.", "namespace": "default"},
+        "involvedObject": {"apiVersion": names.API_VERSION, "kind": "Pipeline", "name": meta["name"],
+                           "uid": meta.get("uid", "")},
+        "reason": reason, "message": f"{message} (by {user.username})"[:1024], "type": "Normal",
+        "source": {"component": "shipway-api"}, "reportingComponent": "shipway-api",
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+    }
+    try:
+        await kube.create(kinds.EVENT, event)
+    except Exception as error:  # the change itself succeeded; a lost Event must not turn it into an error
+        log.warning("could not record the Event for %s: %s", meta["name"], type(error).__name__)

@@ -1,0 +1,48 @@
+"""``/api/v1/platform``: the platform layer (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from shipway.adapters.kube import resources as kinds
+from shipway.adapters.kube.reviews import Access
+from shipway.api import repository
+from shipway.api.deps import Caller, State
+from shipway.api.routers.views import platform_out
+from shipway.api.schemas import PlatformOut, PushTargetIn
+from shipway.core import names
+from shipway.core.documents import validate_model
+from shipway.core.errors import NotFound
+from shipway.core.resources import Platform
+
+router = APIRouter(prefix="/api/v1/platform", tags=["platform"])
+
+
+def _access(verb: str) -> Access:
+    return Access(verb=verb, resource="platforms", group=names.GROUP, name=names.PLATFORM_NAME)
+
+
+@router.get("", response_model=PlatformOut)
+async def get_platform(state: State, user: Caller) -> PlatformOut:
+    await state.access.require(user, _access("get"))
+    platform, _ = await repository.get_platform(state.kube)
+    if platform is None:
+        raise NotFound("the Platform 'default' does not exist")
+    return platform_out(platform)
+
+
+@router.put("/push", response_model=PlatformOut)
+async def set_push_target(body: PushTargetIn, state: State, user: Caller) -> PlatformOut:
+    await state.access.require(user, _access("update"))
+
+    async def change(current: dict[str, Any]) -> dict[str, Any]:
+        spec = dict(current.get("spec") or {})
+        spec["registry"] = {**(spec.get("registry") or {}),
+                            "push": body.push.model_dump(mode="json", by_alias=True) if body.push else None}
+        return spec
+
+    updated = await repository.update_spec(state.kube, kinds.PLATFORM, names.PLATFORM_NAME, change)
+    return platform_out(validate_model(Platform, {k: updated[k] for k in ("apiVersion", "kind", "metadata", "spec")},
+                                       where="Platform default"))

@@ -1,0 +1,15 @@
+"""Settings of the API server. Unsafe choices are refused, not defaulted."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    system_namespace: str = "shipway-system"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    token_cache_seconds: float = Field(default=10.0, ge=0, le=300)
+    registry_timeout: float = Field(default=10.0, gt=0, le=120)
+    ca_file: str | None = None

@@ -1,0 +1,19 @@
+"""What every request handler gets: settings, the Kubernetes client, access control, a registry client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.registry import RegistryClient
+from shipway.api.access import AccessControl
+from shipway.api.settings import ApiSettings
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: ApiSettings
+    kube: KubeClient
+    access: AccessControl
+    registry_client: Callable[[frozenset[str]], RegistryClient]  # insecure registries → a new client
