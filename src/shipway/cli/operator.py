@@ -11,15 +11,18 @@ import typer
 
 from shipway.cli.errors import handles_errors
 from shipway.cli.logs import configure_logging
+from shipway.operator.metrics import serve_metrics
 from shipway.operator.runner import DEFAULT_VERIFY_INTERVAL, Operator
 
 app = typer.Typer(help="The Shipway operator.", no_args_is_help=True)
 
 
 async def _run(*, kubeconfig: Path | None, standalone: bool, workers: int, verify_interval: float,
-               registry_ca_file: Path | None) -> None:
+               registry_ca_file: Path | None, metrics_port: int) -> None:
     operator = Operator(kubeconfig=kubeconfig, standalone=standalone, workers=workers,
                         verify_interval=verify_interval, registry_ca_file=registry_ca_file)
+    if metrics_port:
+        serve_metrics(operator, host="0.0.0.0", port=metrics_port)  # noqa: S104 - the pod IP
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, operator.stop.set)
@@ -36,9 +39,10 @@ def run(
         min=0, help="Seconds between registry re-checks of a credential (±10% jitter); 0 disables checks")
     ] = DEFAULT_VERIFY_INTERVAL,
     registry_ca_file: Annotated[Path | None, typer.Option(help="CA bundle for registries with private CAs")] = None,
+    metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="Serve Prometheus /metrics here; 0: off")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the operator in the foreground until SIGINT/SIGTERM."""
     configure_logging(verbose=verbose)
     asyncio.run(_run(kubeconfig=kubeconfig, standalone=standalone, workers=workers, verify_interval=verify_interval,
-                     registry_ca_file=registry_ca_file))
+                     registry_ca_file=registry_ca_file, metrics_port=metrics_port))

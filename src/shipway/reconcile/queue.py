@@ -37,6 +37,7 @@ class WorkQueue:
         self._idle = asyncio.Event()
         self._idle.set()
         self.processed = 0
+        self.failures_total = 0
 
     def add(self, key: str) -> None:
         timer = self._timers.pop(key, None)
@@ -79,6 +80,7 @@ class WorkQueue:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a failed reconcile is retried with backoff, never lost
+                self.failures_total += 1
                 count = self._failures.get(key, 0) + 1
                 self._failures[key] = count
                 delay = min(self._max_backoff, 0.2 * 2 ** (count - 1))
