@@ -179,6 +179,8 @@ class OperatorProcess:
         self.output = OutputReader(self.process.stdout)
 
     def wait_synced(self, timeout: float = 30.0) -> None:
+        """Wait for the operator's first event after its initial lists: needs one watched object at least
+        (the Platform, say); an operator watching an empty cluster has nothing to say it is synced."""
         self.output.wait_for("cache synced", timeout=timeout)
 
     def stop(self) -> int:
@@ -234,9 +236,12 @@ def start_cluster(workdir: Path) -> Iterator[Cluster]:
     """A generator for a pytest fixture: the emulator with the CRDs installed; start the operator yourself."""
     emulator = EmulatorProcess(workdir)
     api = Api(emulator.url)
+    cluster = Cluster(emulator=emulator, api=api, kubeconfig=emulator.kubeconfig)
     try:
         install_crds(api)
-        yield Cluster(emulator=emulator, api=api, kubeconfig=emulator.kubeconfig)
+        yield cluster
     finally:
+        if cluster.operator is not None:
+            cluster.operator.stop()
         api.client.close()
         emulator.stop()
