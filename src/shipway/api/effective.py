@@ -41,7 +41,9 @@ def _phase(found: list[PhaseResolution], phase: str | None, name: str) -> PhaseR
 
 async def effective_view(state: AppState, name: str) -> dict[str, Any]:
     found, body = await resolutions(state, name)
-    verified = (body.get("status") or {}).get("verifications") or []
+    _, platform_body = await repository.get_platform(state.kube)
+    verified = [*((body.get("status") or {}).get("verifications") or []),
+                *(((platform_body or {}).get("status") or {}).get("verifications") or [])]
     phases = []
     for resolution in found:
         view = phase_view(resolution)

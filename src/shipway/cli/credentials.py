@@ -122,8 +122,9 @@ def show(
         rows = [("pull", e) for e in phase["pull"]] + ([("push", phase["push"])] if phase["push"] else [])
         for use, e in rows:
             verified = e.get("verified") or {}
+            outcome = f"{verified['status']} ({verified['reason']})" if verified else "-"
             table.add_row(use, e["registry"], e["source"], f"{e['secretRef']['namespace']}/{e['secretRef']['name']}",
-                          ",".join(e["usage"]), e["fingerprint"], str(verified.get("status", "-")))
+                          ",".join(e["usage"]), e["fingerprint"], outcome)
         out.print(table)
         for finding in phase["findings"]:
             out.print(f"finding {finding['reason']}: {finding['message']}")

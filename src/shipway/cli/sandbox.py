@@ -11,21 +11,28 @@ import typer
 
 from shipway.cli.errors import handles_errors
 from shipway.cli.logs import configure_logging
+from shipway.cli.profiles import save_profile
 from shipway.sandbox.running import SandboxInfo, run_sandbox
 
-app = typer.Typer(help="Run Shipway locally: a Kubernetes API emulator with the operator.", no_args_is_help=True)
+app = typer.Typer(help="Run Shipway locally: a Kubernetes API emulator, the operator and the API.",
+                  no_args_is_help=True)
+PROFILE = "sandbox"
 
 
 def _announce(info: SandboxInfo) -> None:
+    profile = save_profile(name=PROFILE, url=info.api_url, token=info.admin_token)
     kubectl = f"kubectl --kubeconfig {info.kubeconfig}"
     lines = [
-        f"Shipway sandbox is up: Kubernetes API emulator at {info.url}",
-        f"kubeconfig: {info.kubeconfig}",
+        f"Shipway sandbox is up. Kubernetes API emulator: {info.url}   Shipway API: {info.api_url}",
+        f"  kubeconfig (admin): {info.kubeconfig}",
+        f"  users and their tokens: {info.users_file} ({', '.join(info.user_names)})",
+        f"  CLI profile {PROFILE!r} for the admin written to {profile}",
         "Try, in another shell (the emulator publishes no OpenAPI, so apply needs --validate=false):",
         f"  {kubectl} apply --validate=false -f examples/sandbox/",
         f"  {kubectl} get pipelines",
-        f"  {kubectl} get pipeline shop -o yaml",
         f"  {kubectl} get namespaces,secrets,serviceaccounts -A -l shipway.dev/pipeline=shop",
+        "  shipway pipeline list",
+        "  shipway registry show --pipeline shop",
         "Ctrl-C stops it.",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
@@ -35,10 +42,14 @@ def _announce(info: SandboxInfo) -> None:
 @app.command("up")
 @handles_errors
 def up(
-    state_dir: Annotated[Path, typer.Option(help="Where the kubeconfig and state go")] = Path(".shipway/sandbox"),
+    state_dir: Annotated[Path, typer.Option(help="Where the kubeconfig, users.yaml and api-url go")] = Path(
+        ".shipway/sandbox"),
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the API emulator (0: a free one)")] = 0,
+    api_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the Shipway API (0: a free one)")] = 0,
+    verify_interval: Annotated[float, typer.Option(min=0, help="Registry re-check interval; 0: no checks")] = 21600,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging")] = False,
 ) -> None:
-    """Start the sandbox in the foreground: emulator, CRDs, a demo Platform, and the operator."""
+    """Start the sandbox in the foreground: emulator, CRDs, users, a demo Platform, the operator and the API."""
     configure_logging(verbose=verbose)
-    asyncio.run(run_sandbox(state_dir=state_dir, port=port, on_ready=_announce))
+    asyncio.run(run_sandbox(state_dir=state_dir, port=port, api_port=api_port, on_ready=_announce,
+                            verify_interval=verify_interval))

@@ -5,7 +5,6 @@ default credential (a random password, never printed) and the Platform ``default
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 
 from shipway.adapters.kube import resources as kinds
@@ -14,6 +13,7 @@ from shipway.core import names
 from shipway.core.crds import custom_resource_definitions
 from shipway.core.dockerconfig import AuthEntry, render_dockerconfigjson
 from shipway.core.errors import Conflict
+from shipway.core.install import user_roles
 from shipway.core.registry_keys import parse_key
 from shipway.core.secrets import Secret
 
@@ -51,14 +51,49 @@ async def _create(client: KubeClient, kind: kinds.Kind, obj: dict[str, object]) 
         await client.create(kind, obj)
 
 
+CLUSTER_ROLE = kinds.Kind("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False)
+CLUSTER_ROLE_BINDING = kinds.Kind("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False)
+TEAM_PIPELINES = {"team-a": ["shop"], "team-b": ["blog"]}  # the pipelines each demo team may manage
+
+
+def team_rbac(team: str, pipelines: list[str]) -> list[tuple[kinds.Kind, dict[str, object]]]:
+    """What a team gets in the sandbox: its namespace, where it may read and write Secrets; the right to
+    create pipelines; and every right on the pipelines named for it (and no others)."""
+    rbac = "rbac.authorization.k8s.io"
+    subject = [{"kind": "Group", "apiGroup": rbac, "name": team}]
+    role = f"{team}-pipelines"
+    return [
+        (kinds.NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": team}}),
+        (CLUSTER_ROLE, {"apiVersion": f"{rbac}/v1", "kind": "ClusterRole", "metadata": {"name": role}, "rules": [
+            {"apiGroups": [names.GROUP], "resources": ["pipelines"], "verbs": ["create"]},
+            {"apiGroups": [names.GROUP], "resources": ["pipelines"], "resourceNames": pipelines,
+             "verbs": ["get", "update", "patch", "delete"]},
+            {"apiGroups": [names.GROUP], "resources": ["platforms"], "verbs": ["get"]},
+        ]}),
+        (CLUSTER_ROLE_BINDING, {"apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
+                                "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": role},
+                                "subjects": subject}),
+        (kinds.ROLE, {"apiVersion": f"{rbac}/v1", "kind": "Role",
+                      "metadata": {"name": "team-secrets", "namespace": team},
+                      "rules": [{"apiGroups": [""], "resources": ["secrets"],
+                                 "verbs": ["get", "list", "create", "update", "patch", "delete"]}]}),
+        (kinds.ROLE_BINDING, {"apiVersion": f"{rbac}/v1", "kind": "RoleBinding",
+                              "metadata": {"name": "team-secrets", "namespace": team},
+                              "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "team-secrets"},
+                              "subjects": subject}),
+    ]
+
+
 async def bootstrap(client: KubeClient) -> None:
     for crd in custom_resource_definitions():
         await _create(client, kinds.CRD, crd)
+    for role in user_roles():
+        await _create(client, CLUSTER_ROLE, role)
+    for team, pipelines in TEAM_PIPELINES.items():
+        for kind, obj in team_rbac(team, pipelines):
+            await _create(client, kind, obj)
     await _create(client, kinds.NAMESPACE, {"apiVersion": "v1", "kind": "Namespace",
                                             "metadata": {"name": SYSTEM_NAMESPACE}})
     await _create(client, kinds.SECRET, demo_credential())
     await _create(client, kinds.PLATFORM, demo_platform())
 
-
-def describe() -> str:
-    return json.dumps({"platform": demo_platform()["spec"]}, indent=2)

@@ -1,6 +1,8 @@
-"""``shipway sandbox up``: the emulator, the bootstrap objects and the operator, in the foreground.
+"""``shipway sandbox up``: the emulator (with users and RBAC), the bootstrap objects, the operator and the
+API, in the foreground. Ctrl-C or SIGTERM stops everything within a few seconds.
 
-Ctrl-C or SIGTERM stops everything within a few seconds: the operator first, then the emulator.
+The state directory receives ``kubeconfig`` (the admin's), ``users.yaml`` (0600: the users' tokens) and
+``api-url``. The emulator serves HTTPS with a CA of its own, since kubectl sends tokens only over TLS.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipway.adapters.kube.client import KubeClient
+from shipway.api.serving import ApiServer
+from shipway.api.settings import ApiSettings
+from shipway.core.secrets import Secret
 from shipway.operator.runner import Operator
-from shipway.sandbox.bootstrap import bootstrap
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
+from shipway.sandbox.bootstrap import SYSTEM_NAMESPACE, bootstrap
+from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer
+from shipway.sandbox.emulator import users as sandbox_users
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 5.0
@@ -27,39 +33,56 @@ class SandboxInfo:
     url: str
     kubeconfig: Path
     state_dir: Path
+    api_url: str
+    users_file: Path
+    user_names: tuple[str, ...]
+    admin_token: Secret
 
 
-async def run_sandbox(*, state_dir: Path, port: int, on_ready: Callable[[SandboxInfo], None],
-                      stop: asyncio.Event | None = None) -> None:
+async def _stop(task: asyncio.Task[None], flag: asyncio.Event) -> None:
+    flag.set()
+    try:
+        await asyncio.wait_for(task, STOP_TIMEOUT)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Callable[[SandboxInfo], None],
+                      stop: asyncio.Event | None = None, verify_interval: float = 6 * 3600.0) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     state_dir.mkdir(parents=True, exist_ok=True)
-    async with EmulatorServer(ClusterEmulator(), port=port) as server:
-        kubeconfig = write_kubeconfig(state_dir / "kubeconfig", server.url)
+    users_file = state_dir / "users.yaml"
+    users, _ = sandbox_users.ensure(users_file)
+    async with EmulatorServer(ClusterEmulator(users=users), port=port) as server:
+        kubeconfig = server.write_kubeconfig(state_dir / "kubeconfig")
         client = KubeClient(kubeconfig=kubeconfig, user_agent="shipway-sandbox", field_manager="shipway-sandbox")
         try:
             await bootstrap(client)
         finally:
             await client.close()
-        operator = Operator(kubeconfig=kubeconfig, standalone=True)
+        operator = Operator(kubeconfig=kubeconfig, standalone=True, verify_interval=verify_interval)
         operator_task = asyncio.create_task(operator.run(), name="shipway-operator")
-        ready = asyncio.create_task(operator.ready.wait())
-        await asyncio.wait({ready, operator_task}, return_when=asyncio.FIRST_COMPLETED)
-        if not operator_task.done():
-            on_ready(SandboxInfo(url=server.url, kubeconfig=kubeconfig, state_dir=state_dir))
-            stopped = asyncio.create_task(stop.wait())
-            await asyncio.wait({stopped, operator_task}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-        log.info("stopping the sandbox")
-        operator.stop.set()
+        api = ApiServer(kubeconfig=kubeconfig, host="127.0.0.1", port=api_port,
+                        settings=ApiSettings(system_namespace=SYSTEM_NAMESPACE))
+        api_task = asyncio.create_task(api.serve(), name="shipway-api")
         try:
-            await asyncio.wait_for(operator_task, STOP_TIMEOUT)
-        except TimeoutError:
-            operator_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await operator_task
-        ready.cancel()
+            await asyncio.wait_for(api.started(), 30)
+            api_url = api.url
+            (state_dir / "api-url").write_text(api_url + "\n")
+            on_ready(SandboxInfo(url=server.url, kubeconfig=kubeconfig, state_dir=state_dir, api_url=api_url,
+                                 users_file=users_file, user_names=tuple(u.name for u in users),
+                                 admin_token=Secret(users.admin.token)))
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait({stopped, operator_task, api_task}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+        finally:
+            log.info("stopping the sandbox")
+            await _stop(api_task, api.stop)
+            await _stop(operator_task, operator.stop)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(signum)

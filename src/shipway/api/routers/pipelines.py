@@ -62,6 +62,9 @@ async def get_pipeline(name: str, state: State, user: Caller) -> PipelineOut:
 @router.post("", response_model=PipelineOut, status_code=status.HTTP_201_CREATED)
 async def create_pipeline(body: PipelineCreate, state: State, user: Caller) -> PipelineOut:
     await state.access.require(user, _access("create"))
+    # RBAC cannot restrict create by name: refuse a name the caller could not manage once it exists.
+    for verb in ("get", "update", "delete"):
+        await state.access.require(user, _access(verb, body.name))
     document = {"apiVersion": names.API_VERSION, "kind": "Pipeline", "metadata": {"name": body.name},
                 "spec": _spec(body.phases, body.inherit, body.push)}
     model = validate_model(Pipeline, document, where="body")

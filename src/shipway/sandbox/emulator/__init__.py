@@ -14,28 +14,47 @@ Gaps of plain kmock that this package closes, and where:
 * request accounting (in-process and ``/_emulator/requests``) ............... ``accounting``
 * a standalone server without kmock's process-wide DNS patch ................ ``serving``, ``__main__``
 * a seam for authentication and authorization hooks ......................... ``access``
+* users.yaml (static bearer tokens): authentication, optional enforcement ...... ``users``
+* RBAC decisions from stored Roles/ClusterRoles/bindings, bootstrap roles ....... ``rbac``
+* TokenReview, SubjectAccessReview (local, self), never stored ................ ``reviews``
+* HTTPS with a CA made per run when there are users (kubectl sends tokens only over TLS) ... ``tls``
 """
 
-from shipway.sandbox.emulator.access import Authenticator, Authorizer, RequestAttributes, UserInfo
+from shipway.sandbox.emulator.access import Authenticator, Authorizer, Decision, RequestAttributes, UserInfo
 from shipway.sandbox.emulator.accounting import RequestLedger, RequestRecord
 from shipway.sandbox.emulator.emulator import ClusterEmulator
 from shipway.sandbox.emulator.kubeconfig import render as render_kubeconfig
 from shipway.sandbox.emulator.kubeconfig import write as write_kubeconfig
+from shipway.sandbox.emulator.rbac import RbacAuthorizer
 from shipway.sandbox.emulator.resources import BUILTIN_RESOURCES, ResourceSpec
 from shipway.sandbox.emulator.serving import EmulatorServer, free_port
+from shipway.sandbox.emulator.users import User, Users, UsersFileError
+from shipway.sandbox.emulator.users import ensure as ensure_users
+from shipway.sandbox.emulator.users import generate as generate_users
+from shipway.sandbox.emulator.users import load as load_users
+from shipway.sandbox.emulator.users import write as write_users
 
 __all__ = [
     "BUILTIN_RESOURCES",
     "Authenticator",
     "Authorizer",
     "ClusterEmulator",
+    "Decision",
     "EmulatorServer",
+    "RbacAuthorizer",
     "RequestAttributes",
     "RequestLedger",
     "RequestRecord",
     "ResourceSpec",
+    "User",
     "UserInfo",
+    "Users",
+    "UsersFileError",
+    "ensure_users",
     "free_port",
+    "generate_users",
+    "load_users",
     "render_kubeconfig",
     "write_kubeconfig",
+    "write_users",
 ]

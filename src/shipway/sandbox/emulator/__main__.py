@@ -1,8 +1,16 @@
-"""``python -m shipway.sandbox.emulator --port P [--kubeconfig PATH]``: the emulator in its own process.
+"""``python -m shipway.sandbox.emulator --port P [--kubeconfig PATH] [--users PATH]``: the emulator in its
+own process.
 
 It serves on 127.0.0.1, writes a kubeconfig pointing at it when asked, prints one line
-``emulator listening on http://127.0.0.1:P`` to stdout once ready, and exits cleanly within a second
+``emulator listening on http(s)://127.0.0.1:P`` to stdout once ready, and exits cleanly within a second
 on SIGINT or SIGTERM.
+
+``--users PATH`` turns on authentication and RBAC: requests are authenticated with the tokens of that users
+file and authorized from the RBAC objects in the emulator. It is then served over HTTPS (kubectl sends
+credentials only over TLS; ``--no-tls`` to opt out) with a CA made for the run, and the kubeconfig carries
+that CA and the admin's token.
+A missing file is created first with the sandbox's users (admin, team-a, team-b) and fresh tokens, mode 0600;
+their names, never their tokens, are reported on stderr.
 """
 
 from __future__ import annotations
@@ -13,9 +21,10 @@ import pathlib
 import signal
 import sys
 
-from shipway.sandbox.emulator import kubeconfig
+from shipway.sandbox.emulator import users
 from shipway.sandbox.emulator.emulator import ClusterEmulator
 from shipway.sandbox.emulator.serving import EmulatorServer
+from shipway.sandbox.emulator.users import Users
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -25,6 +34,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--kubeconfig", type=pathlib.Path, default=None, help="write a kubeconfig here")
     parser.add_argument("--service-account-delay", type=float, default=0.05,
                         help="seconds before a new namespace gets its default ServiceAccount")
+    parser.add_argument("--users", type=pathlib.Path, default=None,
+                        help="authenticate and authorize requests with this users.yaml (created when missing)")
+    parser.add_argument("--no-tls", action="store_true",
+                        help="serve plain HTTP even with --users (kubectl then sends no token: it is anonymous)")
     return parser.parse_args(argv)
 
 
@@ -33,16 +46,25 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    emulator = ClusterEmulator(service_account_delay=args.service_account_delay)
-    async with EmulatorServer(emulator, port=args.port) as server:
+    known: Users | None = None
+    if args.users is not None:
+        known, created = users.ensure(args.users)
+        names = ", ".join(user.name for user in known)
+        print(f"{'created' if created else 'using'} users {names} in {args.users}", file=sys.stderr, flush=True)
+    emulator = ClusterEmulator(service_account_delay=args.service_account_delay, users=known)
+    async with EmulatorServer(emulator, port=args.port, tls=False if args.no_tls else None) as server:
         if args.kubeconfig is not None:
-            kubeconfig.write(args.kubeconfig, server.url)
+            server.write_kubeconfig(args.kubeconfig)
         print(f"emulator listening on {server.url}", flush=True)
         await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
-    asyncio.run(serve(parse_args(sys.argv[1:] if argv is None else argv)))
+    try:
+        asyncio.run(serve(parse_args(sys.argv[1:] if argv is None else argv)))
+    except users.UsersFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

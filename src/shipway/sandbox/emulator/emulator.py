@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +24,12 @@ from shipway.sandbox.emulator import (
     discovery,
     errors,
     handling,
+    kubeconfig,
     paths,
+    rbac,
     resources,
+    reviews,
+    users,
 )
 from shipway.sandbox.emulator.cluster import Cluster
 from shipway.sandbox.emulator.resources import Catalogue, ResourceSpec
@@ -39,9 +44,22 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 _PLAIN_OK = frozenset({"/healthz", "/livez", "/readyz"})
 
 
+def _as_users(value: users.Users | str | os.PathLike[str] | None) -> users.Users | None:
+    if value is None or isinstance(value, users.Users):
+        return value
+    return users.load(value)
+
+
 @attrs.define(kw_only=True)
 class ClusterEmulator(kmock.KubernetesEmulator):
-    """An in-memory Kubernetes API server; serve it with :class:`shipway.sandbox.emulator.EmulatorServer`."""
+    """An in-memory Kubernetes API server; serve it with :class:`shipway.sandbox.emulator.EmulatorServer`.
+
+    ``users`` (a :class:`~shipway.sandbox.emulator.users.Users` or the path of a users file) turns on
+    authentication and RBAC authorization of every request, as a real API server with a token file does;
+    without it, any token is accepted and everything is allowed. TokenReview and SubjectAccessReviews are
+    answered either way (TokenReview authenticates nobody without users). ``rbac_defaults`` creates the
+    bootstrap ClusterRoles and bindings of a real cluster (default: when ``users`` is given).
+    """
 
     service_account_delay: float = 0.05  # the ServiceAccount controller's lag after a namespace appears
     bookmark_interval: float = 60.0
@@ -49,11 +67,14 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     initial_namespaces: tuple[str, ...] = INITIAL_NAMESPACES
     authenticator: access.Authenticator | None = None
     authorizer: access.Authorizer | None = None
+    users: users.Users | None = attrs.field(default=None, converter=_as_users)
+    rbac_defaults: bool | None = None
     kmock_request_memory: int = 1000  # kmock's own raw request log is trimmed to this many entries
 
     ledger: accounting.RequestLedger = attrs.field(factory=accounting.RequestLedger, init=False)
     catalogue: Catalogue = attrs.field(factory=lambda: Catalogue(resources.BUILTIN_RESOURCES), init=False)
     cluster: Cluster = attrs.field(init=False)
+    rbac: rbac.RbacAuthorizer = attrs.field(init=False)
     _pending: set[asyncio.TimerHandle] = attrs.field(factory=set, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -64,6 +85,20 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         for name in self.initial_namespaces:
             self.cluster.create(resources.NAMESPACES, None, {"metadata": {"name": name}})
             collecting.ensure_default_service_account(self.cluster, name)
+        self.rbac = rbac.RbacAuthorizer(store)
+        if self.users is not None:
+            if self.authenticator is None:
+                self.authenticator = self.users
+            if self.authorizer is None:
+                self.authorizer = self.rbac
+        if self.rbac_defaults if self.rbac_defaults is not None else self.users is not None:
+            for spec, body in rbac.bootstrap_policy():
+                self.cluster.create(spec, None, body)
+
+    @property
+    def kubeconfig_token(self) -> str:
+        """The bearer token a kubeconfig for this emulator carries: the admin's when there are users."""
+        return self.users.admin.token if self.users is not None else kubeconfig.DUMMY_TOKEN
 
     def register(self, spec: ResourceSpec) -> None:
         """Serve one more resource (as a built-in: it survives no CRD deletion)."""
@@ -133,6 +168,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             ))
 
         try:
+            if not isinstance(route, paths.ApiPath):
+                await access.admit(raw.headers, access.RequestAttributes.non_resource(raw.method.lower(), url_path),
+                                   authenticator=self.authenticator, authorizer=self.authorizer)
             if isinstance(route, paths.ApiPath):
                 response = await self._serve_resource(raw, route, verb, query, request.body, record)
             elif isinstance(route, paths.DiscoveryPath):
@@ -159,15 +197,34 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if verb is None:
             raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource"
                                           f" ({raw.method})")
-        spec = handling.resolve(self.cluster, route)
-        await access.admit(raw.headers, access.RequestAttributes(
+        namespace = route.namespace
+        if route.group == "" and route.plural == "namespaces":
+            namespace = route.name  # as the API server's RequestInfo: a Namespace is in itself
+        caller = await access.admit(raw.headers, access.RequestAttributes(
             verb=verb, group=route.group, version=route.version, resource=route.plural,
-            subresource=route.subresource, namespace=route.namespace, name=route.name,
-        ), authenticator=self.authenticator, authorizer=self.authorizer)
+            subresource=route.subresource, namespace=namespace, name=route.name,
+        ), authenticator=self.authenticator, authorizer=self.authorizer)  # before routing, as the API server does
+        spec = handling.resolve(self.cluster, route)
+        if reviews.is_review(spec):
+            return await self._serve_review(spec, route, verb, body, caller)
         if verb == "watch":
             record(200)  # counted when the stream starts, not when it ends
         return await handling.serve(raw, cluster=self.cluster, path=route, verb=verb, spec=spec, query=query,
                                     body=body, bookmark_interval=self.bookmark_interval)
+
+    async def _serve_review(self, spec: ResourceSpec, route: paths.ApiPath, verb: str, body: bytes,
+                            caller: access.UserInfo | None) -> aiohttp.web.StreamResponse:
+        """Reviews are computed, answered with 201, and never stored."""
+        if verb != "create" or route.name is not None:
+            raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
+        authorizer = self.authorizer if self.authorizer is not None else self.rbac
+        if spec.key == resources.TOKEN_REVIEWS.key:
+            answer = await reviews.token_review(body, self.authenticator)
+        elif spec.key == resources.SELF_SUBJECT_ACCESS_REVIEWS.key:
+            answer = await reviews.self_subject_access_review(body, caller, self.authorizer)
+        else:
+            answer = await reviews.subject_access_review(spec, body, authorizer, namespace=route.namespace)
+        return handling.json_response(answer, status=201)
 
     async def _serve_by_kmock(self, request: Any) -> aiohttp.web.StreamResponse:
         """Other paths: kmock's own reactions (e.g. ``emulator['/custom'] << b'...'``), else a 404 Status."""

@@ -65,8 +65,16 @@ def _grouped(group: str, version: str, plural: str, kind: str, *, namespaced: bo
                         subresources=frozenset({"status"}) if status else frozenset())
 
 
+def _review(group: str, plural: str, kind: str, *, namespaced: bool = False) -> ResourceSpec:
+    """A create-only review resource, answered and never stored (see :mod:`reviews`)."""
+    return ResourceSpec(group=group, version="v1", plural=plural, kind=kind, singular=kind.lower(),
+                        namespaced=namespaced, verbs=frozenset({"create"}))
+
+
 RBAC = "rbac.authorization.k8s.io"
 APIEXTENSIONS = "apiextensions.k8s.io"
+AUTHENTICATION = "authentication.k8s.io"
+AUTHORIZATION = "authorization.k8s.io"
 
 BUILTIN_RESOURCES: tuple[ResourceSpec, ...] = (
     _core("namespaces", "Namespace", namespaced=False, status=True, short=("ns",)),
@@ -82,11 +90,18 @@ BUILTIN_RESOURCES: tuple[ResourceSpec, ...] = (
     _grouped(APIEXTENSIONS, "v1", "customresourcedefinitions", "CustomResourceDefinition",
              namespaced=False, status=True, short=("crd", "crds")),
     _grouped("coordination.k8s.io", "v1", "leases", "Lease"),
+    _review(AUTHENTICATION, "tokenreviews", "TokenReview"),
+    _review(AUTHORIZATION, "subjectaccessreviews", "SubjectAccessReview"),
+    _review(AUTHORIZATION, "selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+    _review(AUTHORIZATION, "localsubjectaccessreviews", "LocalSubjectAccessReview", namespaced=True),
 )
 
 NAMESPACES = BUILTIN_RESOURCES[0]
+SECRETS = BUILTIN_RESOURCES[1]
 SERVICEACCOUNTS = BUILTIN_RESOURCES[2]
 CRDS = BUILTIN_RESOURCES[10]
+TOKEN_REVIEWS, SUBJECT_ACCESS_REVIEWS, SELF_SUBJECT_ACCESS_REVIEWS, LOCAL_SUBJECT_ACCESS_REVIEWS = \
+    BUILTIN_RESOURCES[12:16]
 
 
 def version_priority(version: str) -> tuple[int, int, int, str]:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 
@@ -53,8 +54,24 @@ def prepare_new(spec: ResourceSpec, incoming: objects.Body, *, namespace: str | 
     body["kind"] = spec.kind
     if spec.has_status:
         body.pop("status", None)
+    _fold_string_data(spec, body)
     _defaults_on_create(spec, body)
     return body
+
+
+def _fold_string_data(spec: ResourceSpec, body: objects.Body) -> None:
+    """A Secret's ``stringData`` is write-only: the server folds it into ``data`` (stringData wins)."""
+    if spec.key != resources.SECRETS.key or "stringData" not in body:
+        return
+    string_data = body.pop("stringData") or {}
+    if not isinstance(string_data, dict):
+        raise errors.Invalid("Secret is invalid: stringData: must be a map of strings")
+    data = dict(body.get("data") or {})
+    for key, value in string_data.items():
+        if not isinstance(value, str):
+            raise errors.Invalid(f"Secret is invalid: stringData[{key}]: must be a string")
+        data[key] = base64.b64encode(value.encode("utf-8")).decode("ascii")
+    body["data"] = data
 
 
 def _defaults_on_create(spec: ResourceSpec, body: objects.Body) -> None:
@@ -99,6 +116,8 @@ def prepare_update(spec: ResourceSpec, stored: objects.Body, incoming: objects.B
                 body["status"] = objects.deep_copy(stored["status"])
             else:
                 body.pop("status", None)
+    if subresource != "status":
+        _fold_string_data(spec, body)
     old_meta = objects.meta_of(stored)
     meta = objects.metadata(body)
     if meta.get("name") not in (None, old_meta.get("name")):

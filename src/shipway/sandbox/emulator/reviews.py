@@ -1,0 +1,170 @@
+"""TokenReview and the SubjectAccessReviews, answered as kube-apiserver answers them and never stored.
+
+* ``POST /apis/authentication.k8s.io/v1/tokenreviews``: the server's own authenticator applied to
+  ``spec.token``; ``status.authenticated`` (omitted when false, as Go's ``omitempty`` does), ``status.user``
+  ``{username, uid, groups}`` with ``system:authenticated`` added, ``status.audiences``, or ``status.error``.
+* ``POST /apis/authorization.k8s.io/v1/subjectaccessreviews``: a decision for ``spec.user``/``spec.groups``
+  exactly as given (no group is added) on ``spec.resourceAttributes`` or ``spec.nonResourceAttributes``.
+* ``.../namespaces/NS/localsubjectaccessreviews``: the same, confined to its namespace.
+* ``.../selfsubjectaccessreviews``: a decision for the caller (the user the request authenticated as).
+
+Each answer is the posted object with its ``status`` filled in, with 201 Created; nothing is written to the
+store, so any number of nameless reviews can be posted (kmock alone would answer the second one with 409).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shipway.sandbox.emulator import errors, objects
+from shipway.sandbox.emulator.access import Authenticator, Authorizer, Decision, RequestAttributes, UserInfo
+from shipway.sandbox.emulator.resources import (
+    LOCAL_SUBJECT_ACCESS_REVIEWS,
+    SELF_SUBJECT_ACCESS_REVIEWS,
+    SUBJECT_ACCESS_REVIEWS,
+    TOKEN_REVIEWS,
+    ResourceSpec,
+)
+from shipway.sandbox.emulator.users import ANONYMOUS
+
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"  # the API server's implicit audience
+REVIEW_RESOURCES = (TOKEN_REVIEWS, SUBJECT_ACCESS_REVIEWS, SELF_SUBJECT_ACCESS_REVIEWS,
+                    LOCAL_SUBJECT_ACCESS_REVIEWS)
+_REVIEW_KEYS = frozenset(spec.key for spec in REVIEW_RESOURCES)
+
+
+def is_review(spec: ResourceSpec) -> bool:
+    return spec.key in _REVIEW_KEYS
+
+
+def _decode(raw: bytes, spec: ResourceSpec) -> objects.Body:
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError as exc:
+        raise errors.BadRequest(f"error decoding the request body as JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise errors.BadRequest(f"not a {spec.kind}: the request body must be a JSON object")
+    if body.get("kind") not in (None, "", spec.kind):
+        raise errors.BadRequest(f"not a {spec.kind}: {body.get('kind')}")
+    spec_field = body.get("spec")
+    if spec_field is not None and not isinstance(spec_field, dict):
+        raise errors.BadRequest(f"not a {spec.kind}: spec must be an object")
+    return body
+
+
+def _answer(spec: ResourceSpec, body: objects.Body, status: objects.Body,
+            namespace: str | None = None) -> objects.Body:
+    metadata = dict(body.get("metadata") or {}) if isinstance(body.get("metadata"), dict) else {}
+    metadata["creationTimestamp"] = None
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return {"kind": spec.kind, "apiVersion": spec.group_version, "metadata": metadata,
+            "spec": body.get("spec") or {}, "status": status}
+
+
+def _invalid(spec: ResourceSpec, body: objects.Body, field: str, value: Any, detail: str) -> errors.Invalid:
+    name = str(objects.meta_of(body).get("name") or "") if isinstance(body.get("metadata"), dict) else ""
+    shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
+    return errors.Invalid(
+        f'{spec.kind}.{spec.group} "{name}" is invalid: {field}: Invalid value: {shown}: {detail}',
+        details={"name": name, "group": spec.group, "kind": spec.kind,
+                 "causes": [{"reason": "FieldValueInvalid", "message": f"Invalid value: {shown}: {detail}",
+                             "field": field}]})
+
+
+# -- TokenReview ---------------------------------------------------------------------------------------------
+async def token_review(raw: bytes, authenticator: Authenticator | None) -> objects.Body:
+    body = _decode(raw, TOKEN_REVIEWS)
+    review_spec = body.get("spec") or {}
+    token = review_spec.get("token")
+    if not isinstance(token, str) or not token:
+        raise errors.BadRequest("token is required for TokenReview in authentication")
+    audiences = [str(a) for a in review_spec.get("audiences") or []]
+    if audiences and API_AUDIENCE not in audiences:
+        return _answer(TOKEN_REVIEWS, body, {"user": {}, "error": (
+            f'[invalid bearer token, token audiences ["{API_AUDIENCE}"] is invalid for the target audiences'
+            f" {json.dumps(audiences)}]")})
+    user = await authenticator({"Authorization": f"Bearer {token}"}) if authenticator is not None else None
+    if user is None or user.username == ANONYMOUS:
+        return _answer(TOKEN_REVIEWS, body, {"user": {}, "error": "invalid bearer token"})
+    info: dict[str, Any] = {"username": user.username}
+    if user.uid:
+        info["uid"] = user.uid
+    if user.groups:
+        info["groups"] = list(user.groups)
+    return _answer(TOKEN_REVIEWS, body, {"authenticated": True, "user": info, "audiences": [API_AUDIENCE]})
+
+
+# -- SubjectAccessReviews ------------------------------------------------------------------------------------
+def attributes_of(spec: ResourceSpec, body: objects.Body) -> RequestAttributes:
+    """What a review asks about; 422 unless exactly one of resource and non-resource attributes is given."""
+    review_spec = body.get("spec") or {}
+    resource = review_spec.get("resourceAttributes")
+    non_resource = review_spec.get("nonResourceAttributes")
+    if resource is not None and non_resource is not None:
+        raise _invalid(spec, body, "spec.nonResourceAttributes", non_resource,
+                       "cannot be specified in combination with resourceAttributes")
+    if resource is None and non_resource is None:
+        raise _invalid(spec, body, "spec.resourceAttributes", None,
+                       "exactly one of nonResourceAttributes or resourceAttributes must be specified")
+    if non_resource is not None:
+        if not isinstance(non_resource, dict):
+            raise errors.BadRequest(f"not a {spec.kind}: spec.nonResourceAttributes must be an object")
+        return RequestAttributes.non_resource(str(non_resource.get("verb") or ""), str(non_resource.get("path") or ""))
+    if not isinstance(resource, dict):
+        raise errors.BadRequest(f"not a {spec.kind}: spec.resourceAttributes must be an object")
+
+    def text(key: str) -> str:
+        return str(resource.get(key) or "")
+
+    return RequestAttributes(verb=text("verb"), group=text("group"), version=text("version"),
+                             resource=text("resource"), subresource=text("subresource") or None,
+                             namespace=text("namespace") or None, name=text("name") or None)
+
+
+def _status(decision: bool | Decision) -> objects.Body:
+    status: objects.Body = {"allowed": bool(decision)}
+    reason = decision.reason if isinstance(decision, Decision) else ""
+    if reason:
+        status["reason"] = reason
+    return status
+
+
+async def subject_access_review(spec: ResourceSpec, raw: bytes, authorizer: Authorizer, *,
+                                namespace: str | None = None) -> objects.Body:
+    """A SubjectAccessReview or (with ``namespace``, from the path) a LocalSubjectAccessReview."""
+    body = _decode(raw, spec)
+    review_spec = body.get("spec") or {}
+    if namespace is not None:
+        posted = objects.meta_of(body).get("namespace") if isinstance(body.get("metadata"), dict) else None
+        if posted not in (None, "", namespace):
+            raise errors.BadRequest("the namespace of the provided object does not match the namespace sent on"
+                                    " the request")
+    attributes = attributes_of(spec, body)
+    if namespace is not None:
+        if not attributes.is_resource_request:
+            raise _invalid(spec, body, "spec.nonResourceAttributes", review_spec.get("nonResourceAttributes"),
+                           "disallowed on this kind of request")
+        if (attributes.namespace or "") != namespace:
+            raise _invalid(spec, body, "spec.resourceAttributes.namespace", attributes.namespace or "",
+                           "must match metadata.namespace")
+    username = str(review_spec.get("user") or "")
+    groups = review_spec.get("groups") or []
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise errors.BadRequest(f"not a {spec.kind}: spec.groups must be a list of strings")
+    if not username and not groups:
+        raise _invalid(spec, body, "spec.user", username, "at least one of user or group must be specified")
+    user = UserInfo(username=username, uid=str(review_spec.get("uid") or ""), groups=tuple(groups))
+    return _answer(spec, body, _status(await authorizer(user, attributes)), namespace)
+
+
+async def self_subject_access_review(raw: bytes, caller: UserInfo | None,
+                                     authorizer: Authorizer | None) -> objects.Body:
+    """A decision for the caller; with no authenticator or authorizer installed the emulator admits everyone
+    (as ``--authorization-mode=AlwaysAllow`` does), so the answer is allowed."""
+    body = _decode(raw, SELF_SUBJECT_ACCESS_REVIEWS)
+    attributes = attributes_of(SELF_SUBJECT_ACCESS_REVIEWS, body)
+    if caller is None or authorizer is None:
+        return _answer(SELF_SUBJECT_ACCESS_REVIEWS, body, {"allowed": True})
+    return _answer(SELF_SUBJECT_ACCESS_REVIEWS, body, _status(await authorizer(caller, attributes)))
