@@ -8,11 +8,11 @@ from typing import Any
 
 from rich.console import Console
 
-from shipway.core.secrets import redact_text
-
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(redact_text(json.dumps(value, indent=2, sort_keys=False)) + "\n")
+    """Shipway's own JSON output: built from secret-free views, so printed as is (masking values here
+    would corrupt keys and hosts that happen to equal a password)."""
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False) + "\n")
 
 
 def console() -> Console:

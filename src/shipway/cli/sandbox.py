@@ -12,6 +12,9 @@ import typer
 from shipway.cli.errors import handles_errors
 from shipway.cli.logs import configure_logging
 from shipway.cli.profiles import save_profile
+from shipway.core.errors import InvalidInput, NotFound
+from shipway.core.secrets import Secret
+from shipway.sandbox.emulator import users as sandbox_users
 from shipway.sandbox.running import SandboxInfo, run_sandbox
 
 app = typer.Typer(help="Run Shipway locally: a Kubernetes API emulator, the operator and the API.",
@@ -37,6 +40,25 @@ def _announce(info: SandboxInfo) -> None:
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
+
+
+@app.command("login")
+@handles_errors
+def login(
+    user: Annotated[str, typer.Argument(help="A sandbox user: admin, team-a or team-b")],
+    state_dir: Annotated[Path, typer.Option(help="The running sandbox's state directory")] = Path(".shipway/sandbox"),
+) -> None:
+    """Log the CLI in as a sandbox user (a profile named after the user; the token is not printed)."""
+    api_url_file = state_dir / "api-url"
+    if not api_url_file.exists():
+        raise NotFound(f"no running sandbox in {state_dir} (start it with 'make run')")
+    try:
+        users = sandbox_users.load(state_dir / "users.yaml")
+        token = users.by_name(user).token
+    except (KeyError, ValueError, LookupError):
+        raise InvalidInput(f"no sandbox user {user!r} in {state_dir / 'users.yaml'}", field="USER") from None
+    path = save_profile(name=user, url=api_url_file.read_text().strip(), token=Secret(token))
+    typer.echo(f"profile {user!r} written to {path}; use it with --profile {user} or SHIPWAY_PROFILE={user}")
 
 
 @app.command("up")

@@ -110,6 +110,8 @@ def _load_json(data: bytes | str, *, field: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise DockerConfigError(f"not valid JSON: {error.msg} at line {error.lineno}", field=field) from None
+    except RecursionError:
+        raise DockerConfigError("nested too deeply", field=field) from None
 
 
 def parse_auths(auths: Any, *, format: ConfigFormat, field: str) -> DockerConfig:

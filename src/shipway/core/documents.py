@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -62,7 +63,15 @@ def load_yaml_documents(data: bytes, *, where: str) -> list[Any]:
     except UnicodeDecodeError as error:
         raise InvalidInput(f"not UTF-8 (byte {error.start})", field=where) from None
     try:
+        return [json.loads(text)]  # JSON first: a docker config.json (tabs, escapes) is JSON, not always YAML
+    except json.JSONDecodeError:
+        pass
+    except RecursionError:
+        raise InvalidInput("nested too deeply", field=where) from None
+    try:
         return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except RecursionError:
+        raise InvalidInput("nested too deeply", field=where) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -175,3 +184,5 @@ def source_of_secret(secret: Mapping[str, Any], *, ref: SecretRef) -> DockerConf
         return docker_config_of_secret(secret, where=f"Secret {ref}")
     except InvalidInput as error:
         return SourceProblem(Reason.INVALID_DOCKER_CONFIG, str(error))
+    except (RecursionError, ValueError, TypeError, AttributeError):  # never let one bad Secret stop the others
+        return SourceProblem(Reason.INVALID_DOCKER_CONFIG, f"Secret {ref} holds a docker config Shipway cannot read")

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from shipway.core import globs
 from shipway.core.errors import RegistryHostError
 
 _HOST_CHARS = re.compile(r"^[A-Za-z0-9*?\[\]\^!\-._~:]+$")
@@ -27,16 +28,20 @@ _PORT_RE = re.compile(r"^[0-9]*$")
 
 @dataclass(frozen=True, slots=True)
 class RegistryKey:
-    """A normalised auths key: ``host`` (labels may be globs), ``port`` ('' when absent), ``path``."""
+    """A normalised auths key: ``authority`` as written (``host[:port]``, IPv6 in brackets), its ``host``
+    (brackets removed when a port follows, as Go's ``net.SplitHostPort`` does) and ``port`` ('' when absent),
+    and ``path``."""
 
     host: str
     port: str
     path: str
+    authority: str = ""
 
     @property
     def text(self) -> str:
-        """``host[:port][path]``: the form the kubelet indexes and sorts."""
-        return f"{self.host}{':' + self.port if self.port else ''}{self.path}"
+        """``authority + path``: the form the kubelet indexes and sorts."""
+        authority = self.authority or f"{self.host}{':' + self.port if self.port else ''}"
+        return f"{authority}{self.path}"
 
     @property
     def labels(self) -> list[str]:
@@ -77,36 +82,20 @@ def parse_key(key: str) -> RegistryKey:
     if path == "/":
         path = ""
     host, port = _split_host_port(authority)
-    return RegistryKey(host=host, port=port, path=path)
+    return RegistryKey(host=host, port=port, path=path, authority=authority)
+
+
+def parse_image_name(name: str) -> RegistryKey:
+    """An image's ``domain/path`` read as the kubelet's ``ParseSchemelessURL`` reads it: no ``/v1/`` or
+    ``/v2/`` stripping (that is for keys only)."""
+    authority, path = _split_url(name)
+    host, port = _split_host_port(authority)
+    return RegistryKey(host=host, port=port, path=path, authority=authority)
 
 
 def validate_glob(label: str) -> None:
-    """Raise ValueError for a pattern Go's ``filepath.Match`` would reject (``ErrBadPattern``)."""
-    i = 0
-    while i < len(label):
-        c = label[i]
-        if c == "\\":
-            if i + 1 >= len(label):
-                raise ValueError("a trailing backslash")
-            i += 2
-            continue
-        if c == "[":
-            j = i + 1
-            if j < len(label) and label[j] == "^":
-                j += 1
-            if j < len(label) and label[j] == "]":
-                raise ValueError("an empty character class")
-            while j < len(label) and label[j] != "]":
-                if label[j] == "-" and (j == i + 1 or j + 1 >= len(label) or label[j + 1] == "]"):
-                    raise ValueError("a range with no end in a character class")
-                j += 1
-            if j >= len(label):
-                raise ValueError("an unclosed '['")
-            i = j + 1
-            continue
-        if c == "]":
-            raise ValueError("a ']' with no '['")
-        i += 1
+    """Raise ValueError for a pattern Go's ``filepath.Match`` rejects (``ErrBadPattern``)."""
+    globs.validate(label)
 
 
 def validate_key(key: str, *, field: str) -> RegistryKey:
@@ -121,6 +110,8 @@ def validate_key(key: str, *, field: str) -> RegistryKey:
         raise RegistryHostError(
             "'?' and '#' start a URL query or fragment: the kubelet would cut the key there", field=field
         )
+    if "@" in remainder.split("/", 1)[0]:
+        raise RegistryHostError("a registry key must not hold a user name or password", field=field)
     parsed = parse_key(key)
     if not parsed.host or not _HOST_CHARS.match(parsed.host):
         raise RegistryHostError(f"{parsed.host!r} is not a registry host", field=field)
@@ -143,44 +134,17 @@ def validate_key(key: str, *, field: str) -> RegistryKey:
     return parsed
 
 
-def _glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Go ``filepath.Match`` on one host label (no '/' can occur in a label)."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "\\" and i + 1 < len(pattern):
-            i += 1
-            out.append(re.escape(pattern[i]))
-        elif c == "[":
-            j = pattern.index("]", i + 1)
-            body = pattern[i + 1 : j]
-            negate = body.startswith("^")
-            body = body[1:] if negate else body
-            escaped = "".join("\\" + ch if ch in "\\[]^" else ch for ch in body)
-            out.append(f"[{'^' if negate else ''}{escaped}]")
-            i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
-
-
 def label_matches(pattern: str, label: str) -> bool:
     """One key label against one image label; a malformed pattern never matches (as in the kubelet)."""
     try:
-        validate_glob(pattern)
-    except ValueError:
+        return globs.match(pattern, label)
+    except globs.BadPattern:
         return False
-    return _glob_to_regex(pattern).match(label) is not None
 
 
 def key_matches(key: RegistryKey, image_name: str) -> bool:
     """``URLsMatch``: does the normalised ``key`` match the image's ``domain/path``?"""
-    image = parse_key(image_name)
+    image = parse_image_name(image_name)
     if key.port != image.port:
         return False
     key_labels, image_labels = key.labels, image.labels

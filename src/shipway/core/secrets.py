@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 MASK = "***"
-_MIN_REMEMBERED = 4  # shorter values would mask innocent text; they are still masked in repr
+_MIN_REMEMBERED = 8  # shorter values would mask innocent text (field names, hosts); still masked in repr
 
 
 class _KnownSecrets:
@@ -89,21 +89,24 @@ class Secret:
         raise TypeError("Secret values are not picklable")
 
 
-# Secret-shaped text that may reach a log line without passing through a Secret first.
-_PATTERNS = (
-    re.compile(r"(?i)(authorization\s*[:=]\s*)(basic|bearer)\s+[A-Za-z0-9._~+/=-]+"),
-    re.compile(r'(?i)("(?:password|auth|identitytoken|registrytoken|token|access_token)"\s*:\s*)"[^"]*"'),
-    re.compile(r'(?i)("?\.docker(?:configjson|cfg)"?\s*:\s*)"[^"]*"'),
+# Secret-shaped text that may reach a log line without passing through a Secret first: headers and
+# fields in JSON ("..."), Python reprs ('...') and "Key: value" forms.
+_Q = "[\"']"
+_AUTH_HEADER = re.compile(rf"(?i)(authorization{_Q}?\s*[:=]\s*{_Q}?)(basic|bearer)\s+[A-Za-z0-9._~+/=-]+")
+_FIELDS = re.compile(
+    rf"(?i)({_Q}(?:password|auth|identitytoken|registrytoken|token|access_token|refresh_token|"
+    rf"\.dockerconfigjson|\.dockercfg){_Q}\s*:\s*)({_Q})(?:\\.|(?!\2).)*\2"
 )
 
 
 def redact_text(text: str) -> str:
-    """Mask every known secret value and every secret-shaped pattern in ``text``."""
-    text = KNOWN_SECRETS.redact(text)
-    text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)} {MASK}", text)
-    for pattern in _PATTERNS[1:]:
-        text = pattern.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
-    return text
+    """Mask every secret-shaped pattern, then every known secret value, in ``text``.
+
+    Patterns go first, so a remembered value that happens to occur in a field name cannot hide the field.
+    """
+    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)} {MASK}", text)
+    text = _FIELDS.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}{m.group(2)}", text)
+    return KNOWN_SECRETS.redact(text)
 
 
 class RedactingFilter(logging.Filter):
