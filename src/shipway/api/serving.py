@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -10,6 +12,14 @@ import uvicorn
 from shipway.adapters.kube.client import KubeClient
 from shipway.api.app import create_app
 from shipway.api.settings import ApiSettings
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the process that embeds it decides when it stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class ApiServer:
@@ -20,7 +30,7 @@ class ApiServer:
         self.app = create_app(settings=settings, kube=self.kube)
         config = uvicorn.Config(self.app, host=host, port=port, log_config=None, access_log=False,
                                 lifespan="off", server_header=False)
-        self.server = uvicorn.Server(config)
+        self.server = _EmbeddedServer(config)
         self.stop = asyncio.Event()
 
     @property
@@ -34,7 +44,6 @@ class ApiServer:
             await asyncio.sleep(0.02)
 
     async def serve(self) -> None:
-        self.server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
         task = asyncio.create_task(self.server.serve(), name="shipway-api")
         stopping = asyncio.create_task(self.stop.wait())
         await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -23,10 +22,7 @@ async def _run(*, kubeconfig: Path | None, standalone: bool, workers: int, verif
                         verify_interval=verify_interval, registry_ca_file=registry_ca_file)
     if metrics_port:
         serve_metrics(operator, host="0.0.0.0", port=metrics_port)  # noqa: S104 - the pod IP
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, operator.stop.set)
-    await operator.run()
+    await operator.run(handle_signals=True)
 
 
 @app.command("run")

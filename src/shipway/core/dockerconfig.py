@@ -83,9 +83,12 @@ def _parse_entry(key: str, raw: Any, *, field: str) -> AuthEntry:
                 f"{name} is ignored by the kubelet: the pull would fail silently; use username and password",
                 field=f"{field}.{name}",
             )
-    unknown = sorted(set(raw) - _KNOWN_ENTRY_FIELDS - set(_IGNORED_BY_KUBELET))
+    unknown = set(raw) - _KNOWN_ENTRY_FIELDS - set(_IGNORED_BY_KUBELET)
     if unknown:
-        raise DockerConfigError(f"unknown field(s) {', '.join(unknown)}", field=field)
+        # Not named: a field name inside a credential payload may itself be secret.
+        raise DockerConfigError(
+            f"{len(unknown)} unknown field(s); an entry holds only username, password, auth, email, serveraddress",
+            field=field)
     for name in ("username", "password", "auth", "email"):
         if name in raw and raw[name] is not None and not isinstance(raw[name], str):
             raise DockerConfigError("must be a string", field=f"{field}.{name}")

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import os
 import random
+import signal
+import threading
 from pathlib import Path
 
 import kopf
@@ -46,13 +48,37 @@ class Operator:
         for key in self.reconciler.keys_using(fingerprint):
             self.queue.add(key)
 
-    async def run(self) -> None:
+    def _take_signals(self) -> None:
+        """Route SIGINT/SIGTERM to ``stop`` (kopf installs handlers of its own when it starts)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stop.set)
+
+    async def _stop_own_tasks(self, queue_task: asyncio.Task[None], verifier: Verifier) -> None:
+        # kopf waits up to 5 s for every task it did not start: end ours as soon as a stop is asked.
+        await self.stop.wait()
+        verifier.close()
+        queue_task.cancel()
+
+    async def _signals_once_ready(self) -> None:
+        await self.ready.wait()
+        self._take_signals()
+
+    async def run(self, *, handle_signals: bool = True) -> None:
         # Created here, inside the running loop, since it owns timers and tasks.
-        self.reconciler.verifier = Verifier(interval=self.verify_interval, ca_file=self.registry_ca_file,
-                                            on_change=self._verified)
+        verifier = Verifier(interval=self.verify_interval, ca_file=self.registry_ca_file, on_change=self._verified)
+        self.reconciler.verifier = verifier
         registry = build_registry(controller=self.controller)
         settings = build_settings(standalone=self.standalone)
+        # Every long-lived task of ours exists before kopf starts, so kopf does not count it as its own.
         queue_task = asyncio.create_task(self.queue.run(), name="shipway-queue")
+        helpers = [asyncio.create_task(self._stop_own_tasks(queue_task, verifier), name="shipway-stopper")]
+        if handle_signals:
+            self._take_signals()
+            helpers.append(asyncio.create_task(self._signals_once_ready(), name="shipway-signals"))
+        await asyncio.sleep(0)  # let the queue start its workers
         try:
             await kopf.operator(
                 registry=registry, settings=settings, standalone=self.standalone, clusterwide=True,
@@ -61,7 +87,9 @@ class Operator:
                 peering_name=None if self.standalone else "shipway", stop_flag=self.stop, ready_flag=self.ready,
             )
         finally:
-            self.reconciler.verifier.close()
+            verifier.close()
             queue_task.cancel()
-            await asyncio.gather(queue_task, return_exceptions=True)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(queue_task, *helpers, return_exceptions=True)
             await self.client.close()

@@ -40,7 +40,7 @@ class Applier:
             if differs({"metadata": {"labels": desired["metadata"]["labels"]}}, actual):
                 await self._patch(kinds.NAMESPACE, name, None, {"metadata": {"labels": desired["metadata"]["labels"]}})
             return
-        if name in self.foreign_namespaces:
+        if name in self.foreign_namespaces or self._known_to_exist(name):
             return
         try:
             self.writes += 1
@@ -50,6 +50,16 @@ class Applier:
             self.foreign_namespaces.add(name)
             return
         self.store.record_write("Namespace", created)
+
+    def _known_to_exist(self, namespace: str) -> bool:
+        """A namespace Shipway did not create is not watched, but what Shipway keeps inside it is: finding
+        any of it in the cache proves the namespace exists, without a read or a create that fails."""
+        for kind in ("ServiceAccount", "Secret"):
+            for obj in self.store.list(kind, namespace=namespace):
+                if (obj.get("metadata") or {}).get("labels", {}).get(names.PIPELINE_LABEL):
+                    self.foreign_namespaces.add(namespace)
+                    return True
+        return False
 
     async def ensure(self, kind: kinds.Kind, desired: K8sObject) -> None:
         meta = desired["metadata"]

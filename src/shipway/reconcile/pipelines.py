@@ -72,7 +72,9 @@ class Reconciler:
         inputs = gather(self.store, name)
         if inputs is None:
             self.track(name, set())
-            await self._release_foreign(name, applier, keep=set())
+            mine = {names.PIPELINE_LABEL: name, names.MANAGED_BY_LABEL: names.MANAGED_BY}
+            await self._release_foreign(name, applier, keep={
+                ns["metadata"]["name"] for ns in self.store.list("Namespace", labels=mine)})
             return Outcome()
         if isinstance(inputs, InvalidInput):
             log.warning("pipeline %s has an invalid spec: %s", name, inputs)
@@ -121,6 +123,10 @@ class Reconciler:
 
     async def _apply_phase(self, applier: Applier, objects: PhaseObjects, *, pipeline: str) -> bool:
         await applier.ensure_namespace(objects.namespace_object)
+        # The default ServiceAccount right after the namespace: in a new namespace Shipway creates it before
+        # the ServiceAccount controller does (no pod can exist yet that would miss the not-yet-written secret).
+        account_ready = await applier.ensure_default_pull_secret(
+            namespace=objects.namespace, pipeline=pipeline, phase=objects.phase, wanted=objects.pull_secret_name)
         if objects.pull_secret is not None:
             await applier.ensure(kinds.SECRET, objects.pull_secret)
         for obj in objects.push_objects:
@@ -133,27 +139,37 @@ class Reconciler:
                 actual_name = actual["metadata"]["name"]
                 if actual_name not in owned[kind.kind]:
                     await applier.delete(kind, actual_name, objects.namespace)
-        return await applier.ensure_default_pull_secret(
-            namespace=objects.namespace, pipeline=pipeline, phase=objects.phase, wanted=objects.pull_secret_name)
+        return account_ready
 
     async def _prune(self, applier: Applier, name: str, *, keep: dict[str, PhaseObjects]) -> None:
         """Remove what Shipway keeps for phases that are gone or disabled."""
         mine = {names.PIPELINE_LABEL: name, names.MANAGED_BY_LABEL: names.MANAGED_BY}
-        own_namespaces = {ns["metadata"]["name"] for ns in self.store.list("Namespace", labels=mine)}
-        for ns_name in sorted(own_namespaces - set(keep)):
+        own = list(self.store.list("Namespace", labels=mine))
+        own_namespaces = {ns["metadata"]["name"] for ns in own}
+        terminating = {ns["metadata"]["name"] for ns in own if ns["metadata"].get("deletionTimestamp")}
+        for ns_name in sorted(own_namespaces - set(keep) - terminating):
             await applier.delete(kinds.NAMESPACE, ns_name, None)  # its contents go with it
         for kind in _OWNED_KINDS:
             for obj in list(self.store.list(kind.kind, labels=mine)):
                 ns = obj["metadata"].get("namespace", "")
+                if obj["metadata"].get("deletionTimestamp"):
+                    continue  # already on its way out
                 if ns not in keep and ns not in own_namespaces:  # left in a namespace Shipway does not own
                     await applier.delete(kind, obj["metadata"]["name"], ns)
-        await self._release_foreign(name, applier, keep=set(keep))
+        await self._release_foreign(name, applier, keep=set(keep) | own_namespaces)
 
     async def _release_foreign(self, name: str, applier: Applier, *, keep: set[str]) -> None:
+        """Undo what Shipway added to the ``default`` ServiceAccounts outside ``keep`` (the live phases and the
+        namespaces Shipway owns, which go whole, by the operator or by garbage collection)."""
         for account in list(self.store.list("ServiceAccount", labels={names.PIPELINE_LABEL: name})):
             meta = account.get("metadata") or {}
-            if meta.get("name") == names.DEFAULT_SERVICE_ACCOUNT and meta.get("namespace") not in keep:
+            namespace = meta.get("namespace", "")
+            if meta.get("name") != names.DEFAULT_SERVICE_ACCOUNT or namespace in keep:
+                continue
+            try:
                 await applier.release_default_account(account)
+            except NotFound:
+                self.store.forget("ServiceAccount", names.DEFAULT_SERVICE_ACCOUNT, namespace)
 
     async def _write_status(self, applier: Applier, name: str, body: dict[str, Any], status: dict[str, Any]) -> None:
         if body.get("status") == status:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,6 @@ from shipway.adapters.kube.client import KubeClient
 from shipway.api.serving import ApiServer
 from shipway.api.settings import ApiSettings
 from shipway.core.secrets import Secret
-from shipway.operator.runner import Operator
 from shipway.sandbox.bootstrap import SYSTEM_NAMESPACE, bootstrap
 from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer
 from shipway.sandbox.emulator import users as sandbox_users
@@ -49,12 +49,30 @@ async def _stop(task: asyncio.Task[None], flag: asyncio.Event) -> None:
             await task
 
 
+async def _wait_process(process: asyncio.subprocess.Process) -> None:
+    await process.wait()
+
+
+async def _stop_process(process: asyncio.subprocess.Process, task: asyncio.Task[None]) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await task
+
+
 async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Callable[[SandboxInfo], None],
                       stop: asyncio.Event | None = None, verify_interval: float = 6 * 3600.0) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+
+    def take_signals() -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+
+    take_signals()
     state_dir.mkdir(parents=True, exist_ok=True)
     users_file = state_dir / "users.yaml"
     users, _ = sandbox_users.ensure(users_file)
@@ -65,8 +83,12 @@ async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Ca
             await bootstrap(client)
         finally:
             await client.close()
-        operator = Operator(kubeconfig=kubeconfig, standalone=True, verify_interval=verify_interval)
-        operator_task = asyncio.create_task(operator.run(), name="shipway-operator")
+        # The operator runs in a process of its own, exactly as it would on a cluster: kopf treats every task
+        # of its event loop as its own, which would include the emulator's and the API's.
+        operator = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "shipway", "operator", "run", "--standalone", "--kubeconfig", str(kubeconfig),
+            "--verify-interval", str(verify_interval))
+        operator_task = asyncio.create_task(_wait_process(operator), name="shipway-operator")
         api = ApiServer(kubeconfig=kubeconfig, host="127.0.0.1", port=api_port,
                         settings=ApiSettings(system_namespace=SYSTEM_NAMESPACE))
         api_task = asyncio.create_task(api.serve(), name="shipway-api")
@@ -83,6 +105,6 @@ async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Ca
         finally:
             log.info("stopping the sandbox")
             await _stop(api_task, api.stop)
-            await _stop(operator_task, operator.stop)
+            await _stop_process(operator, operator_task)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(signum)
