@@ -138,7 +138,7 @@ REFUSALS = [
                  f"{Q}.username", "string", id="a non-string username is refused"),
     pytest.param({"auths": {"quay.io": ok(password=1)}}, DockerConfigError, f"{Q}.password", "string",
                  id="a non-string password is refused"),
-    pytest.param({"auths": {"quay.io": ok(token="t")}}, DockerConfigError, Q, "token",
+    pytest.param({"auths": {"quay.io": ok(token="t")}}, DockerConfigError, Q, "1 unknown field",
                  id="an unknown entry field is refused"),
     pytest.param({"auths": {"quay.io": {}}}, DockerConfigError, Q, "no credentials", id="an empty entry is refused"),
     pytest.param({"auths": {"quay.io": {"username": "", "password": ""}}}, DockerConfigError, Q,
@@ -282,3 +282,10 @@ def test_render_is_canonical_and_independent_of_entry_order() -> None:
 
 def test_render_of_nothing_is_an_empty_auths_object() -> None:
     assert json.loads(render_dockerconfigjson([])) == {"auths": {}}
+
+
+def test_an_unknown_field_name_is_not_echoed_since_it_may_be_a_secret() -> None:
+    payload = json.dumps({"auths": {"quay.io": {"username": "u", "password": "p", "canary-as-a-key": "x"}}})
+    with pytest.raises(DockerConfigError) as caught:
+        parse_docker_config(payload)
+    assert "canary-as-a-key" not in str(caught.value)

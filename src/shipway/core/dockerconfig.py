@@ -101,14 +101,19 @@ def _parse_entry(key: str, raw: Any, *, field: str) -> AuthEntry:
                      email=raw.get("email") or None)
 
 
-def _load_json(data: bytes | str, *, field: str) -> Any:
+def decode_payload(data: bytes | str, *, field: str) -> str:
+    """The text of an input payload: at most 1 MiB (a Kubernetes Secret's limit), UTF-8."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(f"{len(raw)} bytes is over the limit of {MAX_PAYLOAD_BYTES}", field=field)
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise DockerConfigError(f"not UTF-8 (byte {error.start})", field=field) from None
+
+
+def _load_json(data: bytes | str, *, field: str) -> Any:
+    text = decode_payload(data, field=field)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -23,6 +23,7 @@ from shipway.core.dockerconfig import (
     ConfigFormat,
     DockerConfig,
     config_from_document,
+    decode_payload,
     parse_docker_config,
 )
 from shipway.core.errors import DockerConfigError, InvalidInput, PayloadTooLarge
@@ -56,12 +57,7 @@ def validate_model(model: type[M], data: Any, *, where: str) -> M:
 
 
 def load_yaml_documents(data: bytes, *, where: str) -> list[Any]:
-    if len(data) > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLarge(f"{len(data)} bytes is over the limit of {MAX_PAYLOAD_BYTES}", field=where)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(f"not UTF-8 (byte {error.start})", field=where) from None
+    text = decode_payload(data, field=where)
     try:
         return [json.loads(text)]  # JSON first: a docker config.json (tabs, escapes) is JSON, not always YAML
     except json.JSONDecodeError:
