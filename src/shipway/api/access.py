@@ -25,7 +25,7 @@ class AccessControl:
 
     async def authenticate(self, authorization: str | None) -> UserInfo:
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise Unauthenticated("a bearer token is required (Authorization: Bearer TOKEN)")
+            raise Unauthenticated("a bearer token is required in the Authorization header")
         token = Secret(authorization[7:].strip())
         if not token:
             raise Unauthenticated("the bearer token is empty")

@@ -27,6 +27,8 @@ from shipway.core.registry_keys import validate_key
 from shipway.core.resources import CredentialRef, PlatformSpec, SecretRef, phase_namespace
 from shipway.core.secrets import Secret
 
+MAX_LAYER_CREDENTIALS = 64  # as the CRD schema says (maxItems)
+
 
 @dataclass(frozen=True, slots=True)
 class LayerAddress:
@@ -104,6 +106,16 @@ class LayerEditor:
             spec["registry"] = {**(spec.get("registry") or {}), "credentials": raw}
         return spec
 
+    async def check_room(self, ref: SecretRef) -> None:
+        """Refuse, before anything is written, a credential the layer has no room for."""
+        body = await self.state.kube.get(self._kind(), self._name())
+        current = self.layer_of(body.get("spec") or {}, self.address)
+        refs = {(c.get("secretRef") or {}).get("namespace", "") + "/" + (c.get("secretRef") or {}).get("name", "")
+                for c in current}
+        if len(current) >= MAX_LAYER_CREDENTIALS and str(ref) not in refs:
+            raise InvalidInput(f"the {self.address.layer.value} layer already holds {MAX_LAYER_CREDENTIALS} "
+                               "credentials, the most it may; remove one first", field="registry")
+
     async def edit(self, change: Any) -> dict[str, Any]:
         async def apply(body: dict[str, Any]) -> dict[str, Any]:
             spec = body.get("spec") or {}
@@ -134,6 +146,9 @@ async def set_credential(state: AppState, user: UserInfo, address: LayerAddress,
     namespace = platform.spec.system_namespace if platform else state.settings.system_namespace
     ref = SecretRef(namespace=namespace, name=managed_secret_name(
         layer=address.layer, registry=entry.registry.text, pipeline=address.pipeline, phase=address.phase))
+    credential = CredentialRef(secret_ref=ref, usage=body.usage)
+    editor = LayerEditor(state, address)
+    await editor.check_room(ref)
     old_fingerprint = None
     try:
         existing = await state.kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
@@ -148,8 +163,7 @@ async def set_credential(state: AppState, user: UserInfo, address: LayerAddress,
                                namespace=ref.namespace)
     else:
         await state.kube.create(kinds.SECRET, secret)
-    credential = CredentialRef(secret_ref=ref, usage=body.usage)
-    edited = await LayerEditor(state, address).edit(lambda current: with_credential(current, credential))
+    edited = await editor.edit(lambda current: with_credential(current, credential))
     change = CredentialChange(layer=address.layer.value, pipeline=address.pipeline, phase=address.phase,
                               secret_ref=ref, registry=entry.registry.text, old_fingerprint=old_fingerprint,
                               new_fingerprint=entry_fingerprint(entry))
@@ -194,7 +208,9 @@ async def use_secret(state: AppState, user: UserInfo, address: LayerAddress, bod
         raise InvalidInput(f"Secret {ref} lacks the label {names.CREDENTIAL_LABEL}; add it (any value) so the "
                            "operator watches it", field="secretRef")
     credential = CredentialRef(secret_ref=ref, usage=body.usage)
-    edited = await LayerEditor(state, address).edit(lambda current: with_credential(current, credential))
+    editor = LayerEditor(state, address)
+    await editor.check_room(ref)
+    edited = await editor.edit(lambda current: with_credential(current, credential))
     fingerprints = ", ".join(f"{e.registry.text}={entry_fingerprint(e)}" for e in config.entries)
     change = CredentialChange(layer=address.layer.value, pipeline=address.pipeline, phase=address.phase,
                               secret_ref=ref, registry=None, old_fingerprint=None,
@@ -220,20 +236,25 @@ async def remove_credential(state: AppState, user: UserInfo, address: LayerAddre
     assert secret_ref is not None
     target = secret_ref
     edited = await LayerEditor(state, address).edit(lambda current: _removing(current, target))
-    old = None
+    old, registries, managed = None, "", None
     try:
         secret = await state.kube.get(kinds.SECRET, target.name, namespace=target.namespace)
-        if is_managed(secret):
-            old = next((entry_fingerprint(e) for e in docker_config_of_secret(secret, where=str(target)).entries),
-                       None)
-            await state.kube.delete(kinds.SECRET, target.name, namespace=target.namespace)
+        managed = secret
+        entries = docker_config_of_secret(secret, where=str(target)).entries
+        old = ", ".join(entry_fingerprint(e) for e in entries) or None
+        registries = ", ".join(e.registry.text for e in entries)
     except (NotFound, InvalidInput):
-        pass
+        managed = None
+    if managed is not None and is_managed(managed):
+        await state.kube.delete(kinds.SECRET, target.name, namespace=target.namespace)
     change = CredentialChange(layer=address.layer.value, pipeline=address.pipeline, phase=address.phase,
-                              secret_ref=target, registry=registry, old_fingerprint=old, new_fingerprint=None)
+                              secret_ref=target, registry=registry or registries or None, old_fingerprint=old,
+                              new_fingerprint=None)
     await repository.record_change(
         state.kube, user=user, pipeline=edited if address.layer is not Layer.PLATFORM else None,
-        reason="CredentialRemoved", message=f"{address.layer.value} no longer uses Secret {target}",
+        reason="CredentialRemoved",
+        message=f"{address.layer.value} credential for {change.registry or 'unknown registries'} removed "
+                f"(Secret {target}): {old or 'none'} -> none",
         details=change.model_dump(mode="json", by_alias=True))
     return change
 

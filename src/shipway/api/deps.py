@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from shipway.adapters.kube.reviews import UserInfo
 from shipway.api.state import AppState
+from shipway.core.validation import DNS_LABEL_PATTERN
 
 
 def app_state(request: Request) -> AppState:
@@ -25,3 +26,8 @@ async def current_user(
 
 
 Caller = Annotated[UserInfo, Depends(current_user)]
+
+
+# A pipeline name in a path: a DNS label, refused with 422 otherwise (it becomes part of Kubernetes URLs).
+PipelineName = Annotated[str, Path(pattern=DNS_LABEL_PATTERN, min_length=1, max_length=63,
+                                   description="The pipeline's name (a DNS label)")]

@@ -9,7 +9,7 @@ from typing import Any
 
 from shipway.adapters.registry import Credential
 from shipway.api import repository
-from shipway.api.schemas import ExplainOut, ExplainTry, VerifyIn
+from shipway.api.schemas import CheckOut, ExplainOut, ExplainTry, VerifyIn, VerifyOut
 from shipway.api.state import AppState
 from shipway.core.errors import InvalidInput, NotFound
 from shipway.core.images import parse_image
@@ -80,7 +80,7 @@ def _stored(resolution: PhaseResolution, registry: str) -> EffectiveEntry:
                        field="registry")
 
 
-async def verify(state: AppState, name: str, body: VerifyIn) -> dict[str, Any]:
+async def verify(state: AppState, name: str, body: VerifyIn) -> VerifyOut:
     found, _ = await resolutions(state, name)
     resolution = _phase(found, body.phase.value if body.phase else None, name)
     entry = _stored(resolution, body.registry)
@@ -90,8 +90,14 @@ async def verify(state: AppState, name: str, body: VerifyIn) -> dict[str, Any]:
     async with state.registry_client(insecure) as client:
         result = await client.verify(host, credential=Credential(entry.entry.username, entry.entry.password),
                                      repository=body.repository, check_push=body.check_push)
-    out = result.as_dict()
-    out.pop("username", None)
-    out.update({"pipeline": name, "phase": resolution.phase.name.value, "fingerprint": entry.fingerprint,
-                "source": entry.provenance.layer.value, "secretRef": str(entry.provenance.source)})
-    return out
+    def check(found: Any) -> CheckOut | None:
+        return None if found is None else CheckOut(ok=found.ok, reason=None if found.reason is None
+                                                    else str(found.reason), detail=found.detail)
+
+    valid = check(result.valid)
+    assert valid is not None
+    return VerifyOut(pipeline=name, phase=resolution.phase.name.value, registry=result.registry,
+                     repository=result.repository, source=entry.provenance.layer.value,
+                     secret_ref=entry.provenance.source, fingerprint=entry.fingerprint, valid=valid,
+                     can_pull=check(result.can_pull), can_push=check(result.can_push),
+                     checked_at=result.checked_at.isoformat())

@@ -8,6 +8,7 @@ a structured log line: who, what, which layer and registry, old and new fingerpr
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -72,8 +73,9 @@ async def read_sources(kube: KubeClient, *, platform: PlatformSpec | None, pipel
 async def record_change(kube: KubeClient, *, user: UserInfo, pipeline: dict[str, Any] | None, reason: str,
                         message: str, details: dict[str, Any]) -> None:
     """The audit trail of a credential change: a structured log line and an Event on the Pipeline."""
-    log.info("audit %s by %s: %s", reason, user.username, message,
-             extra={"audit": {"user": user.username, "groups": list(user.groups), "reason": reason, **details}})
+    # One structured line: JSON of who, what, which layer and registry, old and new fingerprints (no values).
+    log.info("audit %s", json.dumps({"user": user.username, "groups": list(user.groups), "reason": reason,
+                                     "message": message, **details}, sort_keys=True))
     if pipeline is None:
         return
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -27,6 +27,21 @@ def _registry_key(value: str) -> str:
     return value
 
 
+def _unique_usage(value: list[Usage]) -> list[Usage]:
+    if len(set(value)) != len(value):
+        raise ValueError("usage lists a value twice")
+    return value
+
+
+def _unique_phases(value: list[PhaseIn]) -> list[PhaseIn]:
+    seen: set[str] = set()
+    for index, phase in enumerate(value):
+        if phase.name in seen:
+            raise ValueError(f"phases[{index}].name: phase {phase.name.value!r} is listed twice")
+        seen.add(phase.name)
+    return value
+
+
 class PhaseIn(Body):
     name: PhaseName
     namespace: DNSLabel | None = None
@@ -39,11 +54,15 @@ class PipelineCreate(Body):
     inherit: bool = True
     push: PushTarget | None = None
 
+    _phases = field_validator("phases")(_unique_phases)
+
 
 class PipelineUpdate(Body):
     phases: list[PhaseIn] = Field(min_length=1, max_length=4)
     inherit: bool = True
     push: PushTarget | None = None
+
+    _phases = field_validator("phases")(_unique_phases)
 
 
 class CredentialRefOut(Body):
@@ -99,6 +118,7 @@ class CredentialSet(Body):
     usage: list[Usage] = Field(default_factory=lambda: [Usage.PULL], min_length=1, max_length=2)
 
     _check_registry = field_validator("registry")(_registry_key)
+    _usage = field_validator("usage")(_unique_usage)
 
     @field_validator("username")
     @classmethod
@@ -113,6 +133,8 @@ class CredentialReference(Body):
 
     secret_ref: SecretRef
     usage: list[Usage] = Field(default_factory=lambda: [Usage.PULL], min_length=1, max_length=2)
+
+    _usage = field_validator("usage")(_unique_usage)
 
 
 class CredentialChange(Body):
@@ -157,3 +179,47 @@ class ExplainOut(Body):
 
 def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
+
+
+class CheckOut(Body):
+    ok: bool
+    reason: str | None = None
+    detail: str | None = None
+
+
+class VerifyOut(Body):
+    """A registry check of a stored credential: outcomes and reasons, never the credential."""
+
+    pipeline: str
+    phase: str
+    registry: str
+    repository: str | None
+    source: Literal["platform", "pipeline", "phase"]
+    secret_ref: SecretRef
+    fingerprint: str
+    valid: CheckOut
+    can_pull: CheckOut | None
+    can_push: CheckOut | None
+    checked_at: str
+
+
+class ErrorDetail(Body):
+    type: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(Body):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description} for status, description in (
+        (401, "no bearer token, or one the Kubernetes API server does not accept"),
+        (403, "Kubernetes RBAC, or a missing consent annotation, says no"),
+        (404, "no such object"),
+        (409, "a concurrent change, or the object exists already"),
+        (413, "the request body is too large"),
+        (422, "invalid input; `field` names what is wrong"),
+    )
+}

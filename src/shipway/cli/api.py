@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipway.api.serving import ApiServer
-from shipway.api.settings import ApiSettings
+if TYPE_CHECKING:
+    from shipway.api.serving import ApiServer
+
 from shipway.cli.errors import handles_errors
 from shipway.cli.logs import configure_logging
 
@@ -34,6 +35,9 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve the API in the foreground until SIGINT/SIGTERM (OpenAPI at /openapi.json)."""
+    from shipway.api.serving import ApiServer  # imported here: the web stack is not needed by other commands
+    from shipway.api.settings import ApiSettings
+
     configure_logging(verbose=verbose)
     server = ApiServer(kubeconfig=kubeconfig, host=host, port=port,
                        settings=ApiSettings(system_namespace=system_namespace))

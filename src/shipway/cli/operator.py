@@ -10,18 +10,20 @@ import typer
 
 from shipway.cli.errors import handles_errors
 from shipway.cli.logs import configure_logging
-from shipway.operator.metrics import serve_metrics
-from shipway.operator.runner import DEFAULT_VERIFY_INTERVAL, Operator
 
 app = typer.Typer(help="The Shipway operator.", no_args_is_help=True)
+DEFAULT_VERIFY_INTERVAL = 6 * 3600.0  # the operator's default (shipway.operator.runner), kept in step by a test
 
 
 async def _run(*, kubeconfig: Path | None, standalone: bool, workers: int, verify_interval: float,
-               registry_ca_file: Path | None, metrics_port: int) -> None:
+               registry_ca_file: Path | None, metrics_port: int, metrics_host: str) -> None:
+    from shipway.operator.metrics import serve_metrics  # imported here: kopf is not needed by other commands
+    from shipway.operator.runner import Operator
+
     operator = Operator(kubeconfig=kubeconfig, standalone=standalone, workers=workers,
                         verify_interval=verify_interval, registry_ca_file=registry_ca_file)
     if metrics_port:
-        serve_metrics(operator, host="0.0.0.0", port=metrics_port)  # noqa: S104 - the pod IP
+        serve_metrics(operator, host=metrics_host, port=metrics_port)
     await operator.run(handle_signals=True)
 
 
@@ -36,9 +38,11 @@ def run(
     ] = DEFAULT_VERIFY_INTERVAL,
     registry_ca_file: Annotated[Path | None, typer.Option(help="CA bundle for registries with private CAs")] = None,
     metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="Serve Prometheus /metrics here; 0: off")] = 0,
+    metrics_host: Annotated[str, typer.Option(help="Address for /metrics (in a pod: its IP, 0.0.0.0)")] = "0.0.0.0",  # noqa: S104
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the operator in the foreground until SIGINT/SIGTERM."""
     configure_logging(verbose=verbose)
     asyncio.run(_run(kubeconfig=kubeconfig, standalone=standalone, workers=workers, verify_interval=verify_interval,
-                     registry_ca_file=registry_ca_file, metrics_port=metrics_port))
+                     registry_ca_file=registry_ca_file, metrics_port=metrics_port,
+                     metrics_host=metrics_host))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,8 +14,9 @@ from shipway.cli.logs import configure_logging
 from shipway.cli.profiles import save_profile
 from shipway.core.errors import InvalidInput, NotFound
 from shipway.core.secrets import Secret
-from shipway.sandbox.emulator import users as sandbox_users
-from shipway.sandbox.running import SandboxInfo, run_sandbox
+
+if TYPE_CHECKING:
+    from shipway.sandbox.running import SandboxInfo
 
 app = typer.Typer(help="Run Shipway locally: a Kubernetes API emulator, the operator and the API.",
                   no_args_is_help=True)
@@ -30,6 +31,7 @@ def _announce(info: SandboxInfo) -> None:
         f"  kubeconfig (admin): {info.kubeconfig}",
         f"  users and their tokens: {info.users_file} ({', '.join(info.user_names)})",
         f"  CLI profile {PROFILE!r} for the admin written to {profile}",
+        f"  operator metrics: {info.operator_metrics_url}   API metrics: {info.api_url}/metrics",
         "Try, in another shell (the emulator publishes no OpenAPI, so apply needs --validate=false):",
         f"  {kubectl} apply --validate=false -f examples/sandbox/",
         f"  {kubectl} get pipelines",
@@ -49,6 +51,8 @@ def login(
     state_dir: Annotated[Path, typer.Option(help="The running sandbox's state directory")] = Path(".shipway/sandbox"),
 ) -> None:
     """Log the CLI in as a sandbox user (a profile named after the user; the token is not printed)."""
+    from shipway.sandbox.emulator import users as sandbox_users
+
     api_url_file = state_dir / "api-url"
     if not api_url_file.exists():
         raise NotFound(f"no running sandbox in {state_dir} (start it with 'make run')")
@@ -72,6 +76,8 @@ def up(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging")] = False,
 ) -> None:
     """Start the sandbox in the foreground: emulator, CRDs, users, a demo Platform, the operator and the API."""
+    from shipway.sandbox.running import run_sandbox  # imported here: the emulator and web stack load slowly
+
     configure_logging(verbose=verbose)
     asyncio.run(run_sandbox(state_dir=state_dir, port=port, api_port=api_port, on_ready=_announce,
                             verify_interval=verify_interval))

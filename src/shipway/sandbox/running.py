@@ -21,7 +21,7 @@ from shipway.api.serving import ApiServer
 from shipway.api.settings import ApiSettings
 from shipway.core.secrets import Secret
 from shipway.sandbox.bootstrap import SYSTEM_NAMESPACE, bootstrap
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer
+from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, free_port
 from shipway.sandbox.emulator import users as sandbox_users
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class SandboxInfo:
     users_file: Path
     user_names: tuple[str, ...]
     admin_token: Secret
+    operator_metrics_url: str
 
 
 async def _stop(task: asyncio.Task[None], flag: asyncio.Event) -> None:
@@ -85,9 +86,11 @@ async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Ca
             await client.close()
         # The operator runs in a process of its own, exactly as it would on a cluster: kopf treats every task
         # of its event loop as its own, which would include the emulator's and the API's.
+        metrics_port = free_port()
         operator = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "shipway", "operator", "run", "--standalone", "--kubeconfig", str(kubeconfig),
-            "--verify-interval", str(verify_interval))
+            "--verify-interval", str(verify_interval), "--metrics-port", str(metrics_port),
+            "--metrics-host", "127.0.0.1")
         operator_task = asyncio.create_task(_wait_process(operator), name="shipway-operator")
         api = ApiServer(kubeconfig=kubeconfig, host="127.0.0.1", port=api_port,
                         settings=ApiSettings(system_namespace=SYSTEM_NAMESPACE))
@@ -98,7 +101,8 @@ async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Ca
             (state_dir / "api-url").write_text(api_url + "\n")
             on_ready(SandboxInfo(url=server.url, kubeconfig=kubeconfig, state_dir=state_dir, api_url=api_url,
                                  users_file=users_file, user_names=tuple(u.name for u in users),
-                                 admin_token=Secret(users.admin.token)))
+                                 admin_token=Secret(users.admin.token),
+                                 operator_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics"))
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait({stopped, operator_task, api_task}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()

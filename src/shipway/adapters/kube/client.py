@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +55,16 @@ def _map_error(error: ApiError, *, what: str) -> errors.ShipwayError:
     return errors.KubernetesError(text)
 
 
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+def _checked(name: str, *, what: str) -> str:
+    """Object names go into URL paths: refuse anything that is not a Kubernetes object name."""
+    if not name or len(name) > 253 or not _NAME.match(name):
+        raise errors.InvalidInput(f"{name!r} is not a valid object name", field=what)
+    return name
+
+
 class KubeClient:
     """Create, patch, delete and watch plain-dict objects. One instance per process."""
 
@@ -85,6 +96,7 @@ class KubeClient:
 
     async def patch(self, kind: Kind, name: str, patch: Any, *, namespace: str | None = None,
                     patch_type: PatchKind = "merge", status: bool = False) -> dict[str, Any]:
+        _checked(name, what=f"{kind.kind} name")
         self.requests["patch", kind.kind] += 1
         cls = self._cls(kind)
         try:
@@ -97,6 +109,7 @@ class KubeClient:
         return dict(patched)
 
     async def delete(self, kind: Kind, name: str, *, namespace: str | None = None) -> None:
+        _checked(name, what=f"{kind.kind} name")
         self.requests["delete", kind.kind] += 1
         try:
             await self._client.delete(self._cls(kind), name, namespace=namespace if kind.namespaced else None)
@@ -106,6 +119,7 @@ class KubeClient:
                 raise mapped from None
 
     async def get(self, kind: Kind, name: str, *, namespace: str | None = None) -> dict[str, Any]:
+        _checked(name, what=f"{kind.kind} name")
         self.requests["get", kind.kind] += 1
         try:
             found = await self._client.get(self._cls(kind), name, namespace=namespace if kind.namespaced else None)

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Query
 
 from shipway.api import credentials as service
 from shipway.api.credentials import LayerAddress
-from shipway.api.deps import Caller, State
-from shipway.api.schemas import CredentialChange, CredentialReference, CredentialSet
+from shipway.api.deps import Caller, PipelineName, State
+from shipway.api.schemas import ERROR_RESPONSES, CredentialChange, CredentialReference, CredentialSet
 from shipway.core.documents import validate_model
 from shipway.core.layers import Layer
 from shipway.core.resources import PhaseName, SecretRef
 from shipway.core.validation import DNSLabel, DNSSubdomain
 
-router = APIRouter(prefix="/api/v1", tags=["credentials"])
+router = APIRouter(prefix="/api/v1", tags=["credentials"], responses=ERROR_RESPONSES)
 
 RegistryQuery = Annotated[str | None, Query(max_length=300, description="the registry key of a managed credential")]
 NamespaceQuery = Annotated[DNSLabel | None, Query(alias="secretNamespace")]
@@ -48,18 +48,19 @@ async def remove_platform_credential(state: State, user: Caller, registry: Regis
 
 
 @router.put("/pipelines/{name}/credentials", response_model=CredentialChange)
-async def set_pipeline_credential(name: str, body: CredentialSet, state: State, user: Caller) -> CredentialChange:
+async def set_pipeline_credential(name: PipelineName, body: CredentialSet, state: State, user: Caller
+                                  ) -> CredentialChange:
     return await service.set_credential(state, user, LayerAddress(Layer.PIPELINE, name), body)
 
 
 @router.post("/pipelines/{name}/credentials/references", response_model=CredentialChange)
-async def reference_pipeline_secret(name: str, body: CredentialReference, state: State, user: Caller
+async def reference_pipeline_secret(name: PipelineName, body: CredentialReference, state: State, user: Caller
                                     ) -> CredentialChange:
     return await service.use_secret(state, user, LayerAddress(Layer.PIPELINE, name), body)
 
 
 @router.delete("/pipelines/{name}/credentials", response_model=CredentialChange)
-async def remove_pipeline_credential(name: str, state: State, user: Caller, registry: RegistryQuery = None,
+async def remove_pipeline_credential(name: PipelineName, state: State, user: Caller, registry: RegistryQuery = None,
                                      secret_namespace: NamespaceQuery = None, secret_name: NameQuery = None
                                      ) -> CredentialChange:
     return await service.remove_credential(state, user, LayerAddress(Layer.PIPELINE, name), registry=registry,
@@ -67,19 +68,19 @@ async def remove_pipeline_credential(name: str, state: State, user: Caller, regi
 
 
 @router.put("/pipelines/{name}/phases/{phase}/credentials", response_model=CredentialChange)
-async def set_phase_credential(name: str, phase: PhaseName, body: CredentialSet, state: State, user: Caller
+async def set_phase_credential(name: PipelineName, phase: PhaseName, body: CredentialSet, state: State, user: Caller
                                ) -> CredentialChange:
     return await service.set_credential(state, user, LayerAddress(Layer.PHASE, name, phase.value), body)
 
 
 @router.post("/pipelines/{name}/phases/{phase}/credentials/references", response_model=CredentialChange)
-async def reference_phase_secret(name: str, phase: PhaseName, body: CredentialReference, state: State,
+async def reference_phase_secret(name: PipelineName, phase: PhaseName, body: CredentialReference, state: State,
                                  user: Caller) -> CredentialChange:
     return await service.use_secret(state, user, LayerAddress(Layer.PHASE, name, phase.value), body)
 
 
 @router.delete("/pipelines/{name}/phases/{phase}/credentials", response_model=CredentialChange)
-async def remove_phase_credential(name: str, phase: PhaseName, state: State, user: Caller,
+async def remove_phase_credential(name: PipelineName, phase: PhaseName, state: State, user: Caller,
                                   registry: RegistryQuery = None, secret_namespace: NamespaceQuery = None,
                                   secret_name: NameQuery = None) -> CredentialChange:
     return await service.remove_credential(state, user, LayerAddress(Layer.PHASE, name, phase.value),

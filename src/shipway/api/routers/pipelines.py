@@ -9,17 +9,18 @@ from fastapi import APIRouter, Response, status
 from shipway.adapters.kube import resources as kinds
 from shipway.adapters.kube.reviews import Access
 from shipway.api import repository
-from shipway.api.deps import Caller, State
+from shipway.api.credentials import check_allowed_registry
+from shipway.api.deps import Caller, PipelineName, State
 from shipway.api.routers.views import pipeline_out
-from shipway.api.schemas import PipelineCreate, PipelineOut, PipelineUpdate
+from shipway.api.schemas import ERROR_RESPONSES, PipelineCreate, PipelineOut, PipelineUpdate
 from shipway.core import names
 from shipway.core.documents import validate_model
-from shipway.core.resources import Pipeline
+from shipway.core.resources import Pipeline, PushTarget
 
-router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"])
+router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
 
 
-def _access(verb: str, name: str | None = None) -> Access:
+def _access(verb: str, name: PipelineName | None = None) -> Access:
     return Access(verb=verb, resource="pipelines", group=names.GROUP, name=name)
 
 
@@ -38,6 +39,12 @@ def _spec(phases: list[Any], inherit: bool, push: Any, old: dict[str, Any] | Non
     return {"phases": spec_phases, "registry": registry}
 
 
+async def _check_push(state: State, push: PushTarget | None) -> None:
+    if push is not None:
+        platform, _ = await repository.get_platform(state.kube)
+        check_allowed_registry(platform.spec if platform else None, push.registry, field="push.registry")
+
+
 @router.get("", response_model=list[PipelineOut])
 async def list_pipelines(state: State, user: Caller) -> list[PipelineOut]:
     everything = await state.access.allowed(user, _access("list"))
@@ -53,7 +60,7 @@ async def list_pipelines(state: State, user: Caller) -> list[PipelineOut]:
 
 
 @router.get("/{name}", response_model=PipelineOut)
-async def get_pipeline(name: str, state: State, user: Caller) -> PipelineOut:
+async def get_pipeline(name: PipelineName, state: State, user: Caller) -> PipelineOut:
     await state.access.require(user, _access("get", name))
     model, body = await repository.get_pipeline(state.kube, name)
     return pipeline_out(model, body)
@@ -65,6 +72,7 @@ async def create_pipeline(body: PipelineCreate, state: State, user: Caller) -> P
     # RBAC cannot restrict create by name: refuse a name the caller could not manage once it exists.
     for verb in ("get", "update", "delete"):
         await state.access.require(user, _access(verb, body.name))
+    await _check_push(state, body.push)
     document = {"apiVersion": names.API_VERSION, "kind": "Pipeline", "metadata": {"name": body.name},
                 "spec": _spec(body.phases, body.inherit, body.push)}
     model = validate_model(Pipeline, document, where="body")
@@ -73,8 +81,9 @@ async def create_pipeline(body: PipelineCreate, state: State, user: Caller) -> P
 
 
 @router.put("/{name}", response_model=PipelineOut)
-async def update_pipeline(name: str, body: PipelineUpdate, state: State, user: Caller) -> PipelineOut:
+async def update_pipeline(name: PipelineName, body: PipelineUpdate, state: State, user: Caller) -> PipelineOut:
     await state.access.require(user, _access("update", name))
+    await _check_push(state, body.push)
 
     async def change(current: dict[str, Any]) -> dict[str, Any]:
         spec = _spec(body.phases, body.inherit, body.push, current.get("spec"))
@@ -88,7 +97,7 @@ async def update_pipeline(name: str, body: PipelineUpdate, state: State, user: C
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_pipeline(name: str, state: State, user: Caller) -> Response:
+async def delete_pipeline(name: PipelineName, state: State, user: Caller) -> Response:
     await state.access.require(user, _access("delete", name))
     await state.kube.get(kinds.PIPELINE, name)  # 404 when it does not exist
     await state.kube.delete(kinds.PIPELINE, name)

@@ -12,7 +12,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from shipway.sandbox.emulator import collecting, errors, objects, patches, resources, stamping
+from shipway.sandbox.emulator import collecting, errors, objects, patches, resources, schemas, stamping
 from shipway.sandbox.emulator.resources import Catalogue, ResourceSpec
 from shipway.sandbox.emulator.selectors import Selector
 from shipway.sandbox.emulator.store import ObjectStore
@@ -62,8 +62,9 @@ class Cluster:
         name = objects.meta_of(incoming).get("name")
         if name and self.store.get(spec, namespace, str(name)) is not None:
             raise errors.already_exists(spec.plural, str(name), spec.group)
-        body = stamping.prepare_new(spec, incoming, namespace=namespace,
+        body = stamping.prepare_new(spec, _decoded(spec, incoming), namespace=namespace,
                                     revision=self.store.changes.revision + 1)
+        _validate(spec, body, old=None)
         if self.store.get(spec, objects.meta_of(body).get("namespace"), objects.meta_of(body)["name"]):
             raise errors.already_exists(spec.plural, objects.meta_of(body)["name"], spec.group)
         self.store.changes.next_revision()
@@ -129,7 +130,8 @@ class Cluster:
     # -- helpers -------------------------------------------------------------------------------------
     def _commit(self, spec: ResourceSpec, stored: objects.Body, incoming: objects.Body, *,
                 subresource: str | None) -> objects.Body:
-        body = stamping.prepare_update(spec, stored, incoming, subresource=subresource)
+        body = stamping.prepare_update(spec, stored, _decoded(spec, incoming), subresource=subresource)
+        _validate(spec, body, old=stored)
         if body == stored:
             return self._as_version(spec, stored)  # a no-op write: no new resourceVersion, no event
         stamping.with_revision(body, self.store.changes.next_revision())
@@ -160,6 +162,22 @@ class Cluster:
         if body.get("apiVersion") == spec.group_version:
             return body
         return {**body, "apiVersion": spec.group_version}
+
+
+def _decoded(spec: ResourceSpec, incoming: objects.Body) -> objects.Body:
+    """A custom object as the API server decodes it: pruned to its CRD's schema, defaulted."""
+    return incoming if spec.schema is None else schemas.prune_and_default(spec.schema, incoming)
+
+
+def _validate(spec: ResourceSpec, body: objects.Body, *, old: objects.Body | None) -> None:
+    """422 Invalid, every cause listed, when a custom object breaks its CRD's schema (ratcheting on updates)."""
+    if spec.schema is None:
+        return
+    causes = schemas.validate(spec.schema, body, old=old)
+    if causes:
+        name = str(objects.meta_of(body).get("name") or "")
+        raise errors.invalid(spec.kind, spec.group, name, [c.as_json() for c in causes],
+                             message=schemas.message(spec.kind, spec.group, name, causes))
 
 
 def _sort_key(body: objects.Body) -> str:

@@ -125,3 +125,10 @@ def conflict(plural: str, name: str, group: str = "") -> Conflict:
         " please apply your changes to the latest version and try again",
         details=details(plural, name, group),
     )
+
+
+def invalid(kind: str, group: str, name: str, causes: list[dict[str, str]], *, message: str) -> Invalid:
+    """A 422 with field causes; ``details.kind`` is the Kind here, as the API server's ``NewInvalid`` does."""
+    found = details(kind, name, group)
+    found["causes"] = causes
+    return Invalid(message, details=found)

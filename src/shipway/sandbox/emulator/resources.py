@@ -6,9 +6,11 @@ as the apiextensions-apiserver does.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from shipway.sandbox.emulator import objects
 
@@ -32,6 +34,8 @@ class ResourceSpec:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     verbs: frozenset[str] = ALL_VERBS
+    # a CRD version's structural ``openAPIV3Schema`` (see :mod:`schemas`); None for built-in kinds
+    schema: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def group_version(self) -> str:
@@ -160,6 +164,7 @@ def specs_from_crd(crd: objects.Body) -> list[ResourceSpec]:
         if not isinstance(version, dict) or not version.get("served", True):
             continue
         subresources = version.get("subresources") or {}
+        schema = (version.get("schema") or {}).get("openAPIV3Schema")
         result.append(ResourceSpec(
             group=group,
             version=str(version.get("name")),
@@ -170,6 +175,7 @@ def specs_from_crd(crd: objects.Body) -> list[ResourceSpec]:
             subresources=frozenset(k for k in ("status", "scale") if k in subresources),
             short_names=tuple(names.get("shortNames") or ()),
             categories=tuple(names.get("categories") or ()),
+            schema=copy.deepcopy(schema) if isinstance(schema, dict) else None,
         ))
     return result
 
