@@ -49,7 +49,8 @@ class CredentialRef(Model):
     secret_ref: SecretRef
     usage: list[Usage] = Field(
         default_factory=lambda: [Usage.PULL], min_length=1, max_length=2,
-        json_schema_extra={"x-kubernetes-list-type": "set"},
+        # default_factory never reaches a JSON schema: say the default there too, so the API server applies it.
+        json_schema_extra={"x-kubernetes-list-type": "set", "default": ["pull"]},
     )
 
     @model_validator(mode="after")
@@ -83,7 +84,7 @@ class PushTarget(Model):
 
 
 class PlatformRegistry(Model):
-    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64)
+    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64, json_schema_extra={"default": []})
     push: PushTarget | None = None
     insecure_registries: list[RegistryHost] = Field(default_factory=list, max_length=64)
     allowed_registries: list[RegistryHost] | None = Field(default=None, max_length=256)
@@ -96,11 +97,11 @@ class PlatformRegistry(Model):
 
 class PlatformSpec(Model):
     system_namespace: DNSLabel = "shipway-system"
-    registry: PlatformRegistry = Field(default_factory=PlatformRegistry)
+    registry: PlatformRegistry = Field(default_factory=PlatformRegistry, json_schema_extra={"default": {}})
 
 
 class PhaseRegistry(Model):
-    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64)
+    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64, json_schema_extra={"default": []})
 
     @model_validator(mode="after")
     def _check(self) -> PhaseRegistry:
@@ -117,7 +118,7 @@ class Phase(Model):
 
 class PipelineRegistry(Model):
     inherit: bool = True
-    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64)
+    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64, json_schema_extra={"default": []})
     push: PushTarget | None = None
 
     @model_validator(mode="after")
@@ -131,7 +132,7 @@ class PipelineSpec(Model):
         min_length=1, max_length=4,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
-    registry: PipelineRegistry = Field(default_factory=PipelineRegistry)
+    registry: PipelineRegistry = Field(default_factory=PipelineRegistry, json_schema_extra={"default": {}})
 
     @model_validator(mode="after")
     def _unique_phases(self) -> PipelineSpec:

@@ -10,6 +10,8 @@ Gaps of plain kmock that this package closes, and where:
   ``timeoutSeconds``, ``watch=1`` ........................................... ``selectors``, ``watching``
 * status subresource isolation ............................................... ``stamping``
 * CRDs served and unserved at run time ...................................... ``resources``, ``collecting``
+* custom objects pruned, defaulted and validated against their CRD's structural schema (422 Invalid
+  with every cause) on create, update, patch, apply and ``/status`` writes ......... ``schemas``, ``cluster``
 * owner garbage collection, namespace and CRD cleanup, finalizers, default ServiceAccounts ... ``collecting``
 * request accounting (in-process and ``/_emulator/requests``) ............... ``accounting``
 * a standalone server without kmock's process-wide DNS patch ................ ``serving``, ``__main__``

@@ -113,15 +113,11 @@ def _child(path: str, key: str) -> str:
 
 
 def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "string"
+    for kind, name in ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"),
+                       (dict, "object"), (list, "array")):
+        if isinstance(value, kind):
+            return name
+    return "string"
 
 
 def _type_ok(wanted: str, value: Any) -> bool:
@@ -155,8 +151,15 @@ def _invalid(path: str, value: Any, detail: str) -> Cause:
     return Cause("FieldValueInvalid", path, f"Invalid value: {_go(value)}: {path} in body {detail}")
 
 
+def _too_many(path: str, count: int, limit: int) -> Cause:
+    return Cause("FieldValueTooMany", path, f"Too many: {count}: must have at most {limit} item{'s' * (limit != 1)}")
+
+
 def _equal(a: Any, b: Any) -> bool:
-    return bool(a is not _MISSING and type(a) is type(b) and a == b)
+    """Deep JSON equality with types kept apart at every level (Python's ``True == 1`` is not JSON's)."""
+    if a is _MISSING or type(a) is not type(b):
+        return False
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -226,9 +229,7 @@ def _check_object(schema: Schema, value: dict[str, Any], path: str, old: dict[st
         if key not in value:
             found.append(Cause("FieldValueRequired", _child(path, key), "Required value"))
     if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-        limit = int(schema["maxProperties"])
-        found.append(Cause("FieldValueTooMany", path,
-                           f"Too many: {len(value)}: must have at most {limit} item{'' if limit == 1 else 's'}"))
+        found.append(_too_many(path, len(value), int(schema["maxProperties"])))
     if "minProperties" in schema and len(value) < schema["minProperties"]:
         found.append(_invalid(path, len(value), f"should have at least {schema['minProperties']} properties"))
     properties: Mapping[str, Schema] = schema.get("properties") or {}
@@ -242,9 +243,7 @@ def _check_object(schema: Schema, value: dict[str, Any], path: str, old: dict[st
 def _check_array(schema: Schema, value: list[Any], path: str, old: list[Any], found: list[Cause],
                  lists: list[Cause]) -> None:
     if "maxItems" in schema and len(value) > schema["maxItems"]:
-        limit = int(schema["maxItems"])
-        found.append(Cause("FieldValueTooMany", path,
-                           f"Too many: {len(value)}: must have at most {limit} item{'' if limit == 1 else 's'}"))
+        found.append(_too_many(path, len(value), int(schema["maxItems"])))
     if "minItems" in schema and len(value) < schema["minItems"]:
         found.append(_invalid(path, len(value), f"should have at least {schema['minItems']} items"))
     list_type = schema.get("x-kubernetes-list-type")

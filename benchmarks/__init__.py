@@ -1,0 +1,1 @@
+"""Benchmarks of Shipway: run them with ``python -m benchmarks.<name>`` (see benchmarks/README.md)."""
