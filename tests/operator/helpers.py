@@ -442,10 +442,9 @@ def write_key(record: dict[str, Any]) -> str:
 def write_counts(records: Iterable[dict[str, Any]]) -> Counter[str]:
     """Write requests by ``verb plural[/subresource]`` (`` (status)`` appended to failed ones).
 
-    One race is folded: in a namespace Shipway creates, the operator creates the ``default`` ServiceAccount
-    with its pull secret in it while the namespace's ServiceAccount controller (here the emulator, ~50 ms
-    after the namespace) creates it too. When the controller wins, the operator's create gets 409 and it
-    patches instead: that pair is counted as the one create it stands for. Nothing else is folded.
+    One pair is folded, should it occur: a ``default`` ServiceAccount create answered 409 and followed by a
+    patch counts as the one create it stands for. (The operator now waits for the ServiceAccount controller's
+    ``default`` and patches it, so the tests expect no such pair; an unmatched 409 still shows.)
     """
     records = list(records)
     counts: Counter[str] = Counter()

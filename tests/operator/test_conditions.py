@@ -88,7 +88,7 @@ def test_a_push_target_without_a_push_capable_credential_is_degraded_and_gets_no
     assert_status(body, expected, degraded=("True", "PushCredentialMissing"))
     assert "ghcr.io/team-a/nopush" in condition(body, "Degraded")["message"]
     assert all("pushSecret" not in p for p in body["status"]["phases"])
-    assert shared.writes() == {"create namespaces": 2, "create secrets": 2, "create serviceaccounts": 2,
+    assert shared.writes() == {"create namespaces": 2, "create secrets": 2, "patch serviceaccounts": 2,
                                "patch pipelines/status": 1}
 
 

@@ -21,8 +21,10 @@ from .helpers import (
     write_counts,
 )
 
-CREATED = {"create namespaces": 2, "create secrets": 4, "create serviceaccounts": 4, "create roles": 2,
-           "create rolebindings": 2, "patch pipelines/status": 1}
+# Per phase: the Namespace, shipway-pull and shipway-push, the builder ServiceAccount, its Role and RoleBinding,
+# and ONE patch of the default ServiceAccount the ServiceAccount controller made; one status write.
+CREATED = {"create namespaces": 2, "create secrets": 4, "create serviceaccounts": 2, "patch serviceaccounts": 2,
+           "create roles": 2, "create rolebindings": 2, "patch pipelines/status": 1}
 
 
 def inheriting(name: str, phase_name: str, *extra: Effective) -> PhaseExpectation:

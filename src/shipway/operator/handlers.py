@@ -23,7 +23,10 @@ WATCHES: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("Platform", names.GROUP, names.VERSION, "platforms", None),
     ("Secret", "", "v1", "secrets", names.CREDENTIAL_LABEL),
     ("Namespace", "", "v1", "namespaces", names.PIPELINE_LABEL),
-    ("ServiceAccount", "", "v1", "serviceaccounts", names.PIPELINE_LABEL),
+    # Every namespace's ``default`` ServiceAccount is needed (Shipway appends to it, without a read, once the
+    # ServiceAccount controller has made it) and no server-side selector can say "default or labelled":
+    # all ServiceAccounts come through, and ``_kept`` keeps only those two kinds.
+    ("ServiceAccount", "", "v1", "serviceaccounts", None),
     ("Role", "rbac.authorization.k8s.io", "v1", "roles", names.PIPELINE_LABEL),
     ("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", names.PIPELINE_LABEL),
 )
@@ -33,17 +36,27 @@ def _plain(body: Mapping[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(dict(body))
 
 
+def _kept(kind: str, body: Mapping[str, Any]) -> bool:
+    """Whether the cache keeps this object: of ServiceAccounts, only ``default`` ones and Shipway's own."""
+    if kind != "ServiceAccount":
+        return True
+    meta = body.get("metadata") or {}
+    return meta.get("name") == names.DEFAULT_SERVICE_ACCOUNT or names.PIPELINE_LABEL in (meta.get("labels") or {})
+
+
 def _register_kind(registry: kopf.OperatorRegistry, controller: Controller, kind: str, group: str, version: str,
                    plural: str) -> None:
     resource = (f"{group}/{version}" if group else version, plural)
 
     @kopf.index(*resource, id=f"cache-{plural}", registry=registry)
     async def feed(body: kopf.Body, **_: Any) -> None:
-        controller.observe(kind, _plain(body))
+        if _kept(kind, body):
+            controller.observe(kind, _plain(body))
 
     @kopf.on.event(*resource, id=f"changed-{plural}", registry=registry)
     async def changed(event: Mapping[str, Any], body: kopf.Body, **_: Any) -> None:
-        controller.handle(kind, event.get("type"), _plain(body))
+        if _kept(kind, body):
+            controller.handle(kind, event.get("type"), _plain(body))
 
 
 def build_registry(*, controller: Controller) -> kopf.OperatorRegistry:

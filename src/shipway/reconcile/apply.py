@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from shipway.adapters.kube import resources as kinds
@@ -22,15 +24,19 @@ from shipway.core.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 ADDED_PULL_SECRETS = f"{names.GROUP}/image-pull-secrets"
+ACCOUNT_WAIT_SECONDS = 5.0  # how long a new namespace's default ServiceAccount is awaited before Shipway makes it
 
 
 class Applier:
     """Writes for one reconcile; counts what it wrote."""
 
-    def __init__(self, *, client: KubeClient, store: Store, foreign_namespaces: set[str]) -> None:
+    def __init__(self, *, client: KubeClient, store: Store, foreign_namespaces: set[str],
+                 account_waits: dict[str, float] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.store = store
         self.foreign_namespaces = foreign_namespaces
+        self.account_waits = account_waits if account_waits is not None else {}  # namespace -> waiting since
+        self.clock = clock
         self.writes = 0
 
     async def ensure_namespace(self, desired: K8sObject) -> None:
@@ -52,13 +58,13 @@ class Applier:
         self.store.record_write("Namespace", created)
 
     def _known_to_exist(self, namespace: str) -> bool:
-        """A namespace Shipway did not create is not watched, but what Shipway keeps inside it is: finding
-        any of it in the cache proves the namespace exists, without a read or a create that fails."""
+        """A namespace Shipway did not create is not watched, but its ``default`` ServiceAccount and what
+        Shipway keeps inside it are: any of them in the cache proves the namespace exists, without a read or
+        a create that fails."""
         for kind in ("ServiceAccount", "Secret"):
-            for obj in self.store.list(kind, namespace=namespace):
-                if (obj.get("metadata") or {}).get("labels", {}).get(names.PIPELINE_LABEL):
-                    self.foreign_namespaces.add(namespace)
-                    return True
+            if any(True for _ in self.store.list(kind, namespace=namespace)):
+                self.foreign_namespaces.add(namespace)
+                return True
         return False
 
     async def ensure(self, kind: kinds.Kind, desired: K8sObject) -> None:
@@ -133,9 +139,14 @@ class Applier:
         if not needs_append and meta_ok:
             return True
         meta: dict[str, Any] = {"labels": labels, "annotations": {ADDED_PULL_SECRETS: json.dumps(target_added)}}
-        if account is None and self.store.get("Namespace", namespace) is not None:
-            # A namespace Shipway created: create its default ServiceAccount with the pull secret in it. The
-            # ServiceAccount controller leaves an existing one alone; if it came first, patch below.
+        if account is None:
+            # The ServiceAccount controller makes it a moment after the namespace; its watch event brings the
+            # pipeline back here. Only if it never comes (no such controller) does Shipway create it.
+            since = self.account_waits.setdefault(namespace, self.clock())
+            if self.clock() - since < ACCOUNT_WAIT_SECONDS:
+                return False
+        self.account_waits.pop(namespace, None)
+        if account is None:
             try:
                 created = await self.client.create(kinds.SERVICE_ACCOUNT, {
                     "apiVersion": "v1", "kind": "ServiceAccount",

@@ -109,4 +109,22 @@ class Controller:
             ref = SecretRef(namespace=meta.get("namespace", ""), name=meta.get("name", ""))
             return self.pipelines_using(ref) | ({PLATFORM_KEY} if ref in self._platform_refs else set())
         pipeline = labels.get(names.PIPELINE_LABEL)
-        return {pipeline} if pipeline else set()
+        if pipeline:
+            return {pipeline}
+        if kind == "ServiceAccount":  # a default ServiceAccount Shipway has not touched yet
+            return self.pipelines_in(meta.get("namespace", ""))
+        return set()
+
+    def pipelines_in(self, namespace: str) -> set[str]:
+        """The pipelines one of whose phases lives in ``namespace``."""
+        owner = ((self.store.get("Namespace", namespace) or {}).get("metadata") or {}).get("labels", {}).get(
+            names.PIPELINE_LABEL)
+        if owner:
+            return {owner}
+        found = set()
+        for body in self.store.list("Pipeline"):
+            name = body["metadata"]["name"]
+            for phase in (body.get("spec") or {}).get("phases") or []:
+                if (phase.get("namespace") or f"{name}-{phase.get('name')}") == namespace:
+                    found.add(name)
+        return found

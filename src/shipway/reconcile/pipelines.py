@@ -19,14 +19,14 @@ from shipway.core.errors import InvalidInput, NotFound
 from shipway.core.layers import Layer, resolve_pipeline
 from shipway.core.status import pipeline_status
 from shipway.core.verification import verified_entries
-from shipway.reconcile.apply import Applier
+from shipway.reconcile.apply import ACCOUNT_WAIT_SECONDS, Applier
 from shipway.reconcile.gather import gather
 from shipway.reconcile.platform import PLATFORM_KEY, reconcile_platform
 from shipway.reconcile.queue import Outcome
 from shipway.reconcile.verifying import Verifier
 
 log = logging.getLogger(__name__)
-SA_RETRY_SECONDS = 0.5  # the controller manager creates a namespace's default ServiceAccount shortly after
+SA_RETRY_SECONDS = 0.5  # after a namespace vanished under a reconcile
 _OWNED_KINDS = (kinds.SECRET, kinds.SERVICE_ACCOUNT, kinds.ROLE, kinds.ROLE_BINDING)
 
 
@@ -43,11 +43,13 @@ class Reconciler:
     clock: Callable[[], str] = utc_now
     foreign_namespaces: set[str] = field(default_factory=set)
     verifier: Verifier | None = None
+    account_waits: dict[str, float] = field(default_factory=dict)
     uses: dict[str, set[str]] = field(default_factory=dict)  # queue key -> fingerprints it shows as Verified
     writes: int = 0
 
     async def __call__(self, name: str) -> Outcome:
-        applier = Applier(client=self.client, store=self.store, foreign_namespaces=self.foreign_namespaces)
+        applier = Applier(client=self.client, store=self.store, foreign_namespaces=self.foreign_namespaces,
+                          account_waits=self.account_waits)
         try:
             if name == PLATFORM_KEY:
                 return await reconcile_platform(self, applier)
@@ -100,7 +102,7 @@ class Reconciler:
                 self.store.forget("Namespace", objects.namespace)
                 return Outcome(requeue_after=SA_RETRY_SECONDS)
             if not ready:
-                requeue = SA_RETRY_SECONDS
+                requeue = ACCOUNT_WAIT_SECONDS  # a fallback only: the ServiceAccount's event usually comes first
             delivered.append(objects)
         await self._prune(applier, name, keep={o.namespace: o for o in delivered})
         verifications = None
@@ -123,10 +125,6 @@ class Reconciler:
 
     async def _apply_phase(self, applier: Applier, objects: PhaseObjects, *, pipeline: str) -> bool:
         await applier.ensure_namespace(objects.namespace_object)
-        # The default ServiceAccount right after the namespace: in a new namespace Shipway creates it before
-        # the ServiceAccount controller does (no pod can exist yet that would miss the not-yet-written secret).
-        account_ready = await applier.ensure_default_pull_secret(
-            namespace=objects.namespace, pipeline=pipeline, phase=objects.phase, wanted=objects.pull_secret_name)
         if objects.pull_secret is not None:
             await applier.ensure(kinds.SECRET, objects.pull_secret)
         for obj in objects.push_objects:
@@ -139,7 +137,9 @@ class Reconciler:
                 actual_name = actual["metadata"]["name"]
                 if actual_name not in owned[kind.kind]:
                     await applier.delete(kind, actual_name, objects.namespace)
-        return account_ready
+        # Last, so the pull secret exists before the ServiceAccount names it.
+        return await applier.ensure_default_pull_secret(
+            namespace=objects.namespace, pipeline=pipeline, phase=objects.phase, wanted=objects.pull_secret_name)
 
     async def _prune(self, applier: Applier, name: str, *, keep: dict[str, PhaseObjects]) -> None:
         """Remove what Shipway keeps for phases that are gone or disabled."""

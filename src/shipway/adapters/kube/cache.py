@@ -8,10 +8,11 @@ when both parse as integers, which every etcd-backed API server produces; otherw
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 Key = tuple[str, str, str]  # (kind, namespace or "", name)
+PIPELINE_LABEL = "shipway.dev/pipeline"  # indexed: most lookups ask for one pipeline's objects
 
 
 def _rv(obj: Mapping[str, Any]) -> int | None:
@@ -32,6 +33,10 @@ class Store:
 
     def __init__(self) -> None:
         self._objects: dict[Key, dict[str, Any]] = {}
+        # Indexes, so a lookup costs what it finds, not the size of the cache:
+        self._by_place: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # (kind, namespace) -> name -> obj
+        self._by_kind: dict[str, dict[Key, dict[str, Any]]] = {}
+        self._by_pipeline: dict[tuple[str, str], dict[Key, dict[str, Any]]] = {}  # (kind, pipeline label)
         self._deleted_rv: dict[Key, int] = {}
         self._written_rv: dict[Key, str] = {}  # resourceVersions this process wrote itself
 
@@ -39,10 +44,7 @@ class Store:
         return len(self._objects)
 
     def sizes(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for kind, _, _ in self._objects:
-            out[kind] = out.get(kind, 0) + 1
-        return out
+        return {kind: len(objects) for kind, objects in self._by_kind.items()}
 
     def upsert(self, kind: str, obj: Mapping[str, Any]) -> bool:
         """Store ``obj`` unless the cache holds it already or a newer version. True when it is news."""
@@ -54,8 +56,39 @@ class Store:
             if held_rv is not None and new_rv <= held_rv:
                 return False  # an echo of the cache's own write-through, or an older event
         self._deleted_rv.pop(key, None)
-        self._objects[key] = dict(obj)
+        self._put(key, dict(obj))
         return True
+
+    @staticmethod
+    def _pipeline_of(obj: Mapping[str, Any]) -> str | None:
+        return ((obj.get("metadata") or {}).get("labels") or {}).get(PIPELINE_LABEL)
+
+    def _put(self, key: Key, obj: dict[str, Any]) -> None:
+        self._drop(key)
+        self._objects[key] = obj
+        self._by_place.setdefault((key[0], key[1]), {})[key[2]] = obj
+        self._by_kind.setdefault(key[0], {})[key] = obj
+        pipeline = self._pipeline_of(obj)
+        if pipeline is not None:
+            self._by_pipeline.setdefault((key[0], pipeline), {})[key] = obj
+
+    @staticmethod
+    def _unindex(index: dict[Any, dict[Any, dict[str, Any]]], bucket: Any, member: Any) -> None:
+        found = index.get(bucket)
+        if found is not None:
+            found.pop(member, None)
+            if not found:
+                del index[bucket]
+
+    def _drop(self, key: Key) -> None:
+        old = self._objects.pop(key, None)
+        if old is None:
+            return
+        self._unindex(self._by_place, (key[0], key[1]), key[2])
+        self._unindex(self._by_kind, key[0], key)
+        pipeline = self._pipeline_of(old)
+        if pipeline is not None:
+            self._unindex(self._by_pipeline, (key[0], pipeline), key)
 
     def record_write(self, kind: str, obj: Mapping[str, Any]) -> None:
         """Store the server's answer to this process's own write (write-through), remembering its version."""
@@ -71,7 +104,7 @@ class Store:
 
     def delete(self, kind: str, obj: Mapping[str, Any]) -> None:
         key = key_of(kind, obj)
-        self._objects.pop(key, None)
+        self._drop(key)
         self._written_rv.pop(key, None)
         rv = _rv(obj)
         if rv is not None:
@@ -81,7 +114,7 @@ class Store:
 
     def forget(self, kind: str, name: str, namespace: str = "") -> None:
         """Drop an object after the operator deleted it itself (write-through)."""
-        self._objects.pop((kind, namespace, name), None)
+        self._drop((kind, namespace, name))
         self._written_rv.pop((kind, namespace, name), None)
 
     def get(self, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:
@@ -89,9 +122,13 @@ class Store:
 
     def list(self, kind: str, *, namespace: str | None = None, labels: Mapping[str, str] | None = None
              ) -> Iterator[dict[str, Any]]:
-        for (k, ns, _), obj in self._objects.items():
-            if k != kind or (namespace is not None and ns != namespace):
-                continue
+        if namespace is not None:
+            candidates: Iterable[dict[str, Any]] = list(self._by_place.get((kind, namespace), {}).values())
+        elif labels and PIPELINE_LABEL in labels:
+            candidates = list(self._by_pipeline.get((kind, labels[PIPELINE_LABEL]), {}).values())
+        else:
+            candidates = list(self._by_kind.get(kind, {}).values())
+        for obj in candidates:
             if labels:
                 have = (obj.get("metadata") or {}).get("labels") or {}
                 if any(have.get(lk) != lv for lk, lv in labels.items()):
