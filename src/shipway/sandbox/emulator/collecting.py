@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import heapq
 from typing import TYPE_CHECKING
 
 from shipway.sandbox.emulator import objects, resources
@@ -63,9 +64,13 @@ def after_remove(cluster: Cluster, spec: ResourceSpec, body: objects.Body) -> No
 
 
 def collect_garbage(cluster: Cluster) -> None:
-    """Delete dependents whose owners are all gone; repeat until nothing more is collectable."""
-    if "gc" in cluster.running:  # a nested call (from a deletion the collector made): the outer loop repeats
-        cluster.running.add("gc-again")
+    """Delete dependents whose owners are all gone; repeat until nothing more is collectable.
+
+    Only the objects the store queued are looked at: those written with ``ownerReferences`` and the
+    dependents of removed objects (see :class:`~shipway.sandbox.emulator.store.ObjectStore`). Queued
+    objects that are collectable but of a resource not served (now) stay queued for every later run.
+    """
+    if "gc" in cluster.running:  # a nested call (from a deletion the collector made): the outer loop drains
         return
     cluster.running.add("gc")
     try:
@@ -75,33 +80,77 @@ def collect_garbage(cluster: Cluster) -> None:
 
 
 def _collect_until_stable(cluster: Cluster) -> None:
-    changed = True
-    while changed or "gc-again" in cluster.running:
-        changed = False
-        cluster.running.discard("gc-again")
-        for (group, plural), (namespace, _name), body in cluster.store.all_objects():
-            uids = objects.owner_uids_of(body)
-            if not uids or objects.is_deleting(body):
-                continue
-            alive = [uid for uid in uids if _owner_alive(cluster, uid, namespace)]
-            spec = _any_spec(cluster, group, plural)
-            if spec is None or len(alive) == len(uids):
-                continue
-            current = cluster.store.get(spec, namespace, objects.meta_of(body)["name"])
-            if current is None:
-                continue
-            if not alive:
-                cluster.delete_stored(spec, current)
+    unserved: list[str] = []
+    changed = False
+    while True:
+        batch = cluster.store.take_gc_queue()
+        if not batch:
+            if not (changed and unserved):
+                break
+            batch, unserved, changed = unserved, [], False  # a change may have served them: look again
+        for uid, outcome in _collect_pass(cluster, batch):
+            if outcome is None:
+                unserved.append(uid)
+            changed = changed or bool(outcome)
+    cluster.store.queue_for_gc(unserved)
+
+
+def _collect_pass(cluster: Cluster, batch: list[str]) -> list[tuple[str, bool | None]]:
+    """One pass in store order; objects queued meanwhile join it if they come later, else the next pass."""
+    store = cluster.store
+    heap = [(store.store_order(uid), uid) for uid in batch]
+    heapq.heapify(heap)
+    done: dict[str, bool | None] = {}
+    later: list[str] = []
+    while heap:
+        order, uid = heapq.heappop(heap)
+        if uid in done:
+            continue
+        done[uid] = _collect_one(cluster, uid)
+        for queued in store.take_gc_queue():
+            queued_order = store.store_order(queued)
+            if queued_order > order and queued not in done:
+                heapq.heappush(heap, (queued_order, queued))
             else:
-                _drop_owner_refs(cluster, spec, current, keep=set(alive))
-            changed = True
+                later.append(queued)
+    store.queue_for_gc(later)
+    return list(done.items())
+
+
+def _collect_one(cluster: Cluster, uid: str) -> bool | None:
+    """Collect (or drop dangling references of) one object: whether it changed, None if unserved."""
+    located = cluster.store.locate_uid(uid)
+    if located is None:
+        return False
+    resource, (namespace, _name) = located
+    body = cluster.store.get_located(resource, located[1])
+    if body is None:
+        return False
+    uids = objects.owner_uids_of(body)
+    if not uids or objects.is_deleting(body):
+        return False
+    alive = [owner for owner in uids if _owner_alive(cluster, owner, namespace)]
+    if len(alive) == len(uids):
+        return False
+    spec = _any_spec(cluster, *resource)
+    if spec is None:
+        return None
+    if not alive:
+        cluster.delete_stored(spec, body)
+    else:
+        _drop_owner_refs(cluster, spec, body, keep=set(alive))
+    return True
 
 
 def orphan_dependents(cluster: Cluster, owner_uid: str) -> None:
     """``propagationPolicy: Orphan``: dependents lose their reference to the owner and survive it."""
-    for (group, plural), _key, body in cluster.store.all_objects():
+    for uid in cluster.store.dependents_of(owner_uid):
+        located = cluster.store.locate_uid(uid)
+        body = None if located is None else cluster.store.get_located(*located)
+        if located is None or body is None:
+            continue
         uids = objects.owner_uids_of(body)
-        spec = _any_spec(cluster, group, plural)
+        spec = _any_spec(cluster, *located[0])
         if owner_uid in uids and spec is not None:
             _drop_owner_refs(cluster, spec, body, keep=set(uids) - {owner_uid})
 
@@ -198,20 +247,13 @@ def _cleanup_namespace(cluster: Cluster, namespace: str) -> None:
 
 
 def _empty_namespace(cluster: Cluster, namespace: str) -> None:
-    leftovers = False
-    for resource in cluster.store.namespaced_resources():
+    for resource, body in cluster.store.in_namespace(namespace):
         spec = _any_spec(cluster, *resource)
-        for (ns, _name), body in cluster.store.scan_group_resource(resource):
-            if ns != namespace:
-                continue
-            leftovers = True
-            if spec is not None and not objects.is_deleting(body):
-                cluster.delete_stored(spec, body)
-    if leftovers and any(
-        ns == namespace
-        for resource in cluster.store.namespaced_resources()
-        for (ns, _name), _body in cluster.store.scan_group_resource(resource)
-    ):
+        meta = objects.meta_of(body)
+        current = cluster.store.get_located(resource, (namespace, str(meta["name"])))
+        if spec is not None and current is not None and not objects.is_deleting(current):
+            cluster.delete_stored(spec, current)
+    if cluster.store.has_namespace_content(namespace):
         return
     ns_body = cluster.store.get(resources.NAMESPACES, None, namespace)
     if ns_body is not None and objects.is_deleting(ns_body):
