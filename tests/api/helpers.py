@@ -19,7 +19,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from typing import Any
 
 import httpx
 import yaml
+
+from tests.support.cluster import OutputReader
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPWAY = str(Path(sys.executable).parent / "shipway")
@@ -39,35 +40,6 @@ START_TIMEOUT = 30.0
 # "stops everything within a few seconds" (running.py): SIGTERM, then at most this long.
 STOP_TIMEOUT = 8.0
 UNREACHABLE_REGISTRY = "127.0.0.1:9"  # the discard port: nothing listens, the connection is refused at once
-
-
-class Output:
-    """A process's merged stdout and stderr, read line by line in a thread."""
-
-    def __init__(self, stream: Any) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: Any) -> None:
-        for raw in iter(stream.readline, b""):
-            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for(self, needle: str, *, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if needle in line:
-                    return line
-            time.sleep(0.05)
-        raise AssertionError(f"{needle!r} not in the sandbox output:\n{self.text[-3000:]}")
 
 
 def docker_config(registry: str, username: str, password: str) -> str:
@@ -200,7 +172,7 @@ class Kube:
 @dataclass
 class Sandbox:
     process: subprocess.Popen[bytes]
-    output: Output
+    output: OutputReader
     state_dir: Path
     config: Path
     api_url: str
@@ -268,7 +240,7 @@ def start_sandbox(workdir: Path) -> Sandbox:
         env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True)
     assert process.stdout is not None
-    output = Output(process.stdout)
+    output = OutputReader(process.stdout)
     api_url_file = state_dir / "api-url"
     deadline = time.monotonic() + START_TIMEOUT
     while not (api_url_file.exists() and api_url_file.read_text().endswith("\n")):

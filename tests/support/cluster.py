@@ -53,11 +53,16 @@ class OutputReader:
     def text(self) -> str:
         return "\n".join(self.lines)
 
-    def wait_for(self, needle: str, *, timeout: float = 20.0, start: int = 0) -> None:
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def wait_for(self, needle: str, *, timeout: float = 20.0, start: int = 0) -> str:
+        """The first line (from ``start``) holding ``needle``, once it is there."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(needle in line for line in self.lines[start:]):
-                return
+            for line in self.lines[start:]:
+                if needle in line:
+                    return line
             time.sleep(0.02)
         raise TimeoutError(f"{needle!r} not seen in:\n{self.text[-3000:]}")
 

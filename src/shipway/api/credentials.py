@@ -136,6 +136,18 @@ async def _owner_and_namespaces(state: AppState, address: LayerAddress) -> tuple
     return owner, {phase_namespace(pipeline.metadata.name, p) for p in pipeline.spec.phases}
 
 
+async def _changed(state: AppState, user: UserInfo, address: LayerAddress, edited: dict[str, Any], *,
+                   reason: str, message: str, secret_ref: SecretRef, registry: str | None,
+                   old: str | None, new: str | None) -> CredentialChange:
+    """The change as answered to the caller, recorded as an Event on the Pipeline and an audit line."""
+    change = CredentialChange(layer=address.layer.value, pipeline=address.pipeline, phase=address.phase,
+                              secret_ref=secret_ref, registry=registry, old_fingerprint=old, new_fingerprint=new)
+    await repository.record_change(
+        state.kube, user=user, pipeline=edited if address.layer is not Layer.PLATFORM else None, reason=reason,
+        message=message, details=change.model_dump(mode="json", by_alias=True))
+    return change
+
+
 async def set_credential(state: AppState, user: UserInfo, address: LayerAddress, body: CredentialSet
                          ) -> CredentialChange:
     await state.access.require(user, address.access("update"))
@@ -164,16 +176,12 @@ async def set_credential(state: AppState, user: UserInfo, address: LayerAddress,
     else:
         await state.kube.create(kinds.SECRET, secret)
     edited = await editor.edit(lambda current: with_credential(current, credential))
-    change = CredentialChange(layer=address.layer.value, pipeline=address.pipeline, phase=address.phase,
-                              secret_ref=ref, registry=entry.registry.text, old_fingerprint=old_fingerprint,
-                              new_fingerprint=entry_fingerprint(entry))
-    await repository.record_change(
-        state.kube, user=user, pipeline=edited if address.layer is not Layer.PLATFORM else None,
-        reason="CredentialSet",
+    new_fingerprint = entry_fingerprint(entry)
+    return await _changed(
+        state, user, address, edited, reason="CredentialSet", secret_ref=ref, registry=entry.registry.text,
+        old=old_fingerprint, new=new_fingerprint,
         message=f"{address.layer.value} credential for {entry.registry.text}: "
-                f"{old_fingerprint or 'none'} -> {change.new_fingerprint}",
-        details=change.model_dump(mode="json", by_alias=True))
-    return change
+                f"{old_fingerprint or 'none'} -> {new_fingerprint}")
 
 
 async def use_secret(state: AppState, user: UserInfo, address: LayerAddress, body: CredentialReference
@@ -212,14 +220,9 @@ async def use_secret(state: AppState, user: UserInfo, address: LayerAddress, bod
     await editor.check_room(ref)
     edited = await editor.edit(lambda current: with_credential(current, credential))
     fingerprints = ", ".join(f"{e.registry.text}={entry_fingerprint(e)}" for e in config.entries)
-    change = CredentialChange(layer=address.layer.value, pipeline=address.pipeline, phase=address.phase,
-                              secret_ref=ref, registry=None, old_fingerprint=None,
-                              new_fingerprint=fingerprints or None)
-    await repository.record_change(
-        state.kube, user=user, pipeline=edited if address.layer is not Layer.PLATFORM else None,
-        reason="CredentialReferenced", message=f"{address.layer.value} references Secret {ref} ({fingerprints})",
-        details=change.model_dump(mode="json", by_alias=True))
-    return change
+    return await _changed(
+        state, user, address, edited, reason="CredentialReferenced", secret_ref=ref, registry=None, old=None,
+        new=fingerprints or None, message=f"{address.layer.value} references Secret {ref} ({fingerprints})")
 
 
 async def remove_credential(state: AppState, user: UserInfo, address: LayerAddress, *, registry: str | None,
@@ -247,16 +250,11 @@ async def remove_credential(state: AppState, user: UserInfo, address: LayerAddre
         managed = None
     if managed is not None and is_managed(managed):
         await state.kube.delete(kinds.SECRET, target.name, namespace=target.namespace)
-    change = CredentialChange(layer=address.layer.value, pipeline=address.pipeline, phase=address.phase,
-                              secret_ref=target, registry=registry or registries or None, old_fingerprint=old,
-                              new_fingerprint=None)
-    await repository.record_change(
-        state.kube, user=user, pipeline=edited if address.layer is not Layer.PLATFORM else None,
-        reason="CredentialRemoved",
-        message=f"{address.layer.value} credential for {change.registry or 'unknown registries'} removed "
-                f"(Secret {target}): {old or 'none'} -> none",
-        details=change.model_dump(mode="json", by_alias=True))
-    return change
+    named = registry or registries or None
+    return await _changed(
+        state, user, address, edited, reason="CredentialRemoved", secret_ref=target, registry=named, old=old,
+        new=None, message=f"{address.layer.value} credential for {named or 'unknown registries'} removed "
+                          f"(Secret {target}): {old or 'none'} -> none")
 
 
 def _removing(current: list[CredentialRef], ref: SecretRef) -> list[CredentialRef]:

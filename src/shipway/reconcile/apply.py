@@ -24,6 +24,7 @@ from shipway.core.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 ADDED_PULL_SECRETS = f"{names.GROUP}/image-pull-secrets"
+IN_OWN_NAMESPACE = f"{names.GROUP}/in-own-namespace"  # on a default ServiceAccount: it goes with its namespace
 ACCOUNT_WAIT_SECONDS = 5.0  # how long a new namespace's default ServiceAccount is awaited before Shipway makes it
 
 
@@ -134,11 +135,19 @@ class Applier:
             listed = [ref.get("name") for ref in account.get("imagePullSecrets") or []]
         needs_append = bool(wanted) and wanted not in listed
         have_meta = (account or {}).get("metadata") or {}
+        in_own = self.store.get("Namespace", namespace) is not None
+        have_annotations = have_meta.get("annotations") or {}
         meta_ok = (account is not None and all((have_meta.get("labels") or {}).get(k) == v for k, v in labels.items())
-                   and (have_meta.get("annotations") or {}).get(ADDED_PULL_SECRETS) == json.dumps(target_added))
+                   and have_annotations.get(ADDED_PULL_SECRETS) == json.dumps(target_added)
+                   and (have_annotations.get(IN_OWN_NAMESPACE) == "true") == in_own)
         if not needs_append and meta_ok:
             return True
-        meta: dict[str, Any] = {"labels": labels, "annotations": {ADDED_PULL_SECRETS: json.dumps(target_added)}}
+        # (null removes the marker in a patch, should a namespace ever stop being Shipway's)
+        annotations: dict[str, str | None] = {
+            ADDED_PULL_SECRETS: json.dumps(target_added),
+            IN_OWN_NAMESPACE: "true" if self.store.get("Namespace", namespace) is not None else None,
+        }
+        meta: dict[str, Any] = {"labels": labels, "annotations": annotations}
         if account is None:
             # The ServiceAccount controller makes it a moment after the namespace; its watch event brings the
             # pipeline back here. Only if it never comes (no such controller) does Shipway create it.
@@ -150,7 +159,8 @@ class Applier:
             try:
                 created = await self.client.create(kinds.SERVICE_ACCOUNT, {
                     "apiVersion": "v1", "kind": "ServiceAccount",
-                    "metadata": {"name": names.DEFAULT_SERVICE_ACCOUNT, "namespace": namespace, **meta},
+                    "metadata": {"name": names.DEFAULT_SERVICE_ACCOUNT, "namespace": namespace, "labels": labels,
+                                 "annotations": {k: v for k, v in annotations.items() if v is not None}},
                     "imagePullSecrets": [{"name": n} for n in target_added]})
                 self.writes += 1
                 self.store.record_write("ServiceAccount", created)

@@ -19,7 +19,7 @@ from shipway.core.errors import InvalidInput, NotFound
 from shipway.core.layers import Layer, resolve_pipeline
 from shipway.core.status import pipeline_status
 from shipway.core.verification import verified_entries
-from shipway.reconcile.apply import ACCOUNT_WAIT_SECONDS, Applier
+from shipway.reconcile.apply import ACCOUNT_WAIT_SECONDS, IN_OWN_NAMESPACE, Applier
 from shipway.reconcile.gather import gather
 from shipway.reconcile.platform import PLATFORM_KEY, reconcile_platform
 from shipway.reconcile.queue import Outcome
@@ -166,6 +166,8 @@ class Reconciler:
             namespace = meta.get("namespace", "")
             if meta.get("name") != names.DEFAULT_SERVICE_ACCOUNT or namespace in keep:
                 continue
+            if (meta.get("annotations") or {}).get(IN_OWN_NAMESPACE) == "true":
+                continue  # in a namespace Shipway created: it goes with the namespace, whatever event comes first
             try:
                 await applier.release_default_account(account)
             except NotFound:
