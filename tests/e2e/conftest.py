@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,26 +19,16 @@ from tests.support.cluster import Cluster, namespace, start_cluster
 from .helpers import CREDENTIALS_NAMESPACE, SYSTEM_NAMESPACE, Tools
 
 
-def _start(factory: Any) -> Iterator[registries.RegistryServer]:
-    if not registries.registry_available():
-        pytest.fail("docker-registry and skopeo are needed (make setup installs them)")
-    server = factory()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(scope="module")
 def htpasswd_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[registries.RegistryServer]:
     directory = tmp_path_factory.mktemp("e2e-registry-htpasswd")
-    yield from _start(lambda: registries.start_htpasswd_registry(directory))
+    yield from registries.running(lambda: registries.start_htpasswd_registry(directory))
 
 
 @pytest.fixture(scope="module")
 def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[registries.RegistryServer]:
     directory = tmp_path_factory.mktemp("e2e-registry-token")
-    yield from _start(lambda: registries.start_token_registry(directory))
+    yield from registries.running(lambda: registries.start_token_registry(directory))
 
 
 @pytest.fixture(scope="module")

@@ -13,42 +13,32 @@ from tests.support.tls import TlsFiles, make_server_tls
 pytestmark = pytest.mark.integration
 
 
-def _start(factory: Callable[[], registries.RegistryServer]) -> Iterator[registries.RegistryServer]:
-    if not registries.registry_available():
-        pytest.fail("docker-registry and skopeo are needed (make setup installs them)")
-    server = factory()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(scope="session")
 def htpasswd_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[registries.RegistryServer]:
     """A registry with htpasswd users over plain HTTP on 127.0.0.1."""
     directory = tmp_path_factory.mktemp("registry-htpasswd")
-    yield from _start(lambda: registries.start_htpasswd_registry(directory))
+    yield from registries.running(lambda: registries.start_htpasswd_registry(directory))
 
 
 @pytest.fixture(scope="session")
 def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[registries.RegistryServer]:
     """A registry with htpasswd users over TLS; ``tls_registry.ca_file`` is the CA that signed it."""
     directory = tmp_path_factory.mktemp("registry-tls")
-    yield from _start(lambda: registries.start_htpasswd_registry(directory, tls=True))
+    yield from registries.running(lambda: registries.start_htpasswd_registry(directory, tls=True))
 
 
 @pytest.fixture(scope="session")
 def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[registries.RegistryServer]:
     """A registry with token auth; its token service (``.tokens``) names its signer by libtrust ``kid``."""
     directory = tmp_path_factory.mktemp("registry-token")
-    yield from _start(lambda: registries.start_token_registry(directory, key_id="kid"))
+    yield from registries.running(lambda: registries.start_token_registry(directory, key_id="kid"))
 
 
 @pytest.fixture(scope="session")
 def x5c_token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[registries.RegistryServer]:
     """Token auth whose tokens carry the signer certificate in ``x5c``."""
     directory = tmp_path_factory.mktemp("registry-token-x5c")
-    yield from _start(lambda: registries.start_token_registry(directory, key_id="x5c"))
+    yield from registries.running(lambda: registries.start_token_registry(directory, key_id="x5c"))
 
 
 @pytest.fixture(scope="session")

@@ -24,10 +24,12 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
 import bcrypt
+import pytest
 
 from tests.support import images
 from tests.support.tls import SigningKey, TlsFiles, make_server_tls, make_signing_key
@@ -226,3 +228,15 @@ def start_token_registry(
     return RegistryServer(
         kind="token", port=port, directory=directory, process=process, scheme="http", tokens=service
     )
+
+
+def running(factory: Callable[[], RegistryServer]) -> Iterator[RegistryServer]:
+    """A generator for a pytest fixture: the registry ``factory`` starts, stopped at teardown. A machine
+    without Debian's docker-registry fails the test (``make setup`` installs it): it is never skipped."""
+    if not registry_available():
+        pytest.fail("docker-registry and skopeo are needed (make setup installs them)")
+    server = factory()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import registries
 from tests.support.cluster import Cluster, docker_secret, namespace, start_cluster
 from tests.support.registries import RegistryServer, start_htpasswd_registry
 
@@ -19,12 +20,10 @@ API = "shipway.dev/v1alpha1"
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    server = start_htpasswd_registry(tmp_path_factory.mktemp("registry"))
-    server.add_user("team-bot", CANARY)
-    try:
+    directory = tmp_path_factory.mktemp("registry")
+    for server in registries.running(lambda: start_htpasswd_registry(directory)):
+        server.add_user("team-bot", CANARY)
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
