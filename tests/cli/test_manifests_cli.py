@@ -63,9 +63,3 @@ def test_the_console_script_matches_reads_stdin_and_reports_errors_in_one_line(t
                              "the pull would fail silently; use username and password\n")
 
 
-
-def test_the_cli_default_verify_interval_is_the_operators() -> None:
-    from shipway.cli.operator import DEFAULT_VERIFY_INTERVAL as CLI_DEFAULT
-    from shipway.operator.runner import DEFAULT_VERIFY_INTERVAL
-
-    assert CLI_DEFAULT == DEFAULT_VERIFY_INTERVAL

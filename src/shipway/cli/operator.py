@@ -10,9 +10,9 @@ import typer
 
 from shipway.cli.errors import handles_errors
 from shipway.cli.logs import configure_logging
+from shipway.reconcile.verifying import DEFAULT_VERIFY_INTERVAL
 
 app = typer.Typer(help="The Shipway operator.", no_args_is_help=True)
-DEFAULT_VERIFY_INTERVAL = 6 * 3600.0  # the operator's default (shipway.operator.runner), kept in step by a test
 
 
 async def _run(*, kubeconfig: Path | None, standalone: bool, workers: int, verify_interval: float,

@@ -173,7 +173,7 @@ def verify(
             answer = api.request("POST", f"/api/v1/pipelines/{pipeline}/verify", json={
                 "registry": registry, "phase": phase, "repository": repository, "checkPush": not no_push})
         output.print_json(answer)
-        checks = [answer.get(k) for k in ("valid", "canPull", "canPush", "can_pull", "can_push")]
+        checks = [answer.get(k) for k in ("valid", "canPull", "canPush")]
         if any(check is not None and not check.get("ok") for check in checks):
             raise typer.Exit(1)
         return

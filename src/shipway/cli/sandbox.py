@@ -14,6 +14,7 @@ from shipway.cli.logs import configure_logging
 from shipway.cli.profiles import save_profile
 from shipway.core.errors import InvalidInput, NotFound
 from shipway.core.secrets import Secret
+from shipway.reconcile.verifying import DEFAULT_VERIFY_INTERVAL
 
 if TYPE_CHECKING:
     from shipway.sandbox.running import SandboxInfo
@@ -72,7 +73,8 @@ def up(
         ".shipway/sandbox"),
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the API emulator (0: a free one)")] = 0,
     api_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the Shipway API (0: a free one)")] = 0,
-    verify_interval: Annotated[float, typer.Option(min=0, help="Registry re-check interval; 0: no checks")] = 21600,
+    verify_interval: Annotated[float, typer.Option(min=0, help="Registry re-check interval; 0: no checks")] = (
+        DEFAULT_VERIFY_INTERVAL),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging")] = False,
 ) -> None:
     """Start the sandbox in the foreground: emulator, CRDs, users, a demo Platform, the operator and the API."""

@@ -40,6 +40,11 @@ def managed_secret_name(*, layer: Layer, registry: str, pipeline: str | None, ph
     return "-".join(parts)[:253]
 
 
+def is_managed_name(name: str) -> bool:
+    """Whether ``name`` is one :func:`managed_secret_name` makes."""
+    return name.startswith(tuple(f"shipway-{layer.value}-" for layer in Layer))
+
+
 def is_managed(secret: dict[str, Any]) -> bool:
     labels = (secret.get("metadata") or {}).get("labels") or {}
     return labels.get(names.MANAGED_BY_LABEL) == API_MANAGER

@@ -19,10 +19,9 @@ from shipway.operator.handlers import build_registry, build_settings
 from shipway.reconcile.controller import Controller
 from shipway.reconcile.pipelines import Reconciler
 from shipway.reconcile.queue import WorkQueue
-from shipway.reconcile.verifying import Verifier
+from shipway.reconcile.verifying import DEFAULT_VERIFY_INTERVAL, Verifier
 
 log = logging.getLogger(__name__)
-DEFAULT_VERIFY_INTERVAL = 6 * 3600.0  # seconds between re-checks of an unchanged credential (±10% jitter)
 
 
 class Operator:

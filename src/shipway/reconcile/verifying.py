@@ -20,6 +20,7 @@ from shipway.core.layers import EffectiveEntry
 from shipway.core.verification import VerificationRecord, check_target
 
 log = logging.getLogger(__name__)
+DEFAULT_VERIFY_INTERVAL = 6 * 3600.0  # seconds between re-checks of an unchanged credential (±10% jitter)
 
 
 def _now() -> str:

@@ -20,6 +20,7 @@ from shipway.adapters.kube.client import KubeClient
 from shipway.api.serving import ApiServer
 from shipway.api.settings import ApiSettings
 from shipway.core.secrets import Secret
+from shipway.reconcile.verifying import DEFAULT_VERIFY_INTERVAL
 from shipway.sandbox.bootstrap import SYSTEM_NAMESPACE, bootstrap
 from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, free_port
 from shipway.sandbox.emulator import users as sandbox_users
@@ -65,7 +66,7 @@ async def _stop_process(process: asyncio.subprocess.Process, task: asyncio.Task[
 
 
 async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Callable[[SandboxInfo], None],
-                      stop: asyncio.Event | None = None, verify_interval: float = 6 * 3600.0) -> None:
+                      stop: asyncio.Event | None = None, verify_interval: float = DEFAULT_VERIFY_INTERVAL) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.api.schemas import ConditionOut, CredentialRefOut, PhaseOut, PipelineOut, PlatformOut
-from shipway.core.layers import Layer
+from shipway.core.editing import is_managed_name
 from shipway.core.resources import CredentialRef, Pipeline, Platform, phase_namespace
 
 
 def credential_out(credential: CredentialRef) -> CredentialRefOut:
-    name = credential.secret_ref.name
-    managed = name.startswith(tuple(f"shipway-{layer.value}-" for layer in Layer))  # see managed_secret_name
-    return CredentialRefOut(secret_ref=credential.secret_ref, usage=list(credential.usage), managed=managed)
+    return CredentialRefOut(secret_ref=credential.secret_ref, usage=list(credential.usage),
+                            managed=is_managed_name(credential.secret_ref.name))
 
 
 def pipeline_out(pipeline: Pipeline, body: dict[str, Any]) -> PipelineOut:
