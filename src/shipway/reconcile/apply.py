@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from shipway.adapters.kube import resources as kinds
@@ -26,6 +26,24 @@ log = logging.getLogger(__name__)
 ADDED_PULL_SECRETS = f"{names.GROUP}/image-pull-secrets"
 IN_OWN_NAMESPACE = f"{names.GROUP}/in-own-namespace"  # on a default ServiceAccount: it goes with its namespace
 ACCOUNT_WAIT_SECONDS = 5.0  # how long a new namespace's default ServiceAccount is awaited before Shipway makes it
+
+
+def added_by_shipway(account: dict[str, Any] | None) -> list[str]:
+    """The pull-secret names Shipway recorded adding to a ``default`` ServiceAccount."""
+    raw = (((account or {}).get("metadata") or {}).get("annotations") or {}).get(ADDED_PULL_SECRETS, "[]")
+    try:
+        return [str(n) for n in json.loads(raw)]
+    except ValueError:
+        return []
+
+
+def list_removals(current: list[dict[str, Any]], indexes: Iterable[int]) -> list[dict[str, Any]]:
+    """JSON-patch operations removing entries of ``imagePullSecrets`` by index, guarded by a ``test`` of the
+    whole list, so a concurrent change by anyone else fails the patch (422) instead of being clobbered."""
+    if not current:
+        return []
+    return [{"op": "test", "path": "/imagePullSecrets", "value": current},
+            *({"op": "remove", "path": f"/imagePullSecrets/{i}"} for i in sorted(indexes, reverse=True))]
 
 
 class Applier:
@@ -115,21 +133,11 @@ class Applier:
         """
         account = self.store.get("ServiceAccount", names.DEFAULT_SERVICE_ACCOUNT, namespace)
         listed = [ref.get("name") for ref in (account or {}).get("imagePullSecrets") or []]
-        added: list[str] = []
-        if account is not None:
-            raw = ((account.get("metadata") or {}).get("annotations") or {}).get(ADDED_PULL_SECRETS, "[]")
-            try:
-                added = [str(n) for n in json.loads(raw)]
-            except ValueError:
-                added = []
-        stale = [n for n in added if n != wanted and n in listed]
+        stale = [n for n in added_by_shipway(account) if n != wanted and n in listed]
         target_added = [wanted] if wanted else []
         labels = {names.PIPELINE_LABEL: pipeline, names.PHASE_LABEL: phase}
         if stale and account is not None:
-            ops: list[dict[str, Any]] = [{"op": "test", "path": "/imagePullSecrets", "value":
-                                          account.get("imagePullSecrets")}]
-            for index in sorted((listed.index(n) for n in stale), reverse=True):
-                ops.append({"op": "remove", "path": f"/imagePullSecrets/{index}"})
+            ops = list_removals(account.get("imagePullSecrets") or [], (listed.index(n) for n in stale))
             account = await self._patch(kinds.SERVICE_ACCOUNT, names.DEFAULT_SERVICE_ACCOUNT, namespace, ops,
                                         patch_type="json")
             listed = [ref.get("name") for ref in account.get("imagePullSecrets") or []]
@@ -144,8 +152,7 @@ class Applier:
             return True
         # (null removes the marker in a patch, should a namespace ever stop being Shipway's)
         annotations: dict[str, str | None] = {
-            ADDED_PULL_SECRETS: json.dumps(target_added),
-            IN_OWN_NAMESPACE: "true" if self.store.get("Namespace", namespace) is not None else None,
+            ADDED_PULL_SECRETS: json.dumps(target_added), IN_OWN_NAMESPACE: "true" if in_own else None,
         }
         meta: dict[str, Any] = {"labels": labels, "annotations": annotations}
         if account is None:
@@ -181,15 +188,9 @@ class Applier:
         """Remove what Shipway added to a ``default`` ServiceAccount it no longer serves."""
         meta = account.get("metadata") or {}
         namespace = meta.get("namespace") or ""
-        raw = (meta.get("annotations") or {}).get(ADDED_PULL_SECRETS, "[]")
-        try:
-            added = set(json.loads(raw))
-        except ValueError:
-            added = set()
+        added = set(added_by_shipway(account))
         current = account.get("imagePullSecrets") or []
-        ops: list[dict[str, Any]] = [{"op": "test", "path": "/imagePullSecrets", "value": current}] if current else []
-        for index in sorted((i for i, ref in enumerate(current) if ref.get("name") in added), reverse=True):
-            ops.append({"op": "remove", "path": f"/imagePullSecrets/{index}"})
+        ops = list_removals(current, (i for i, ref in enumerate(current) if ref.get("name") in added))
         for label in (names.PIPELINE_LABEL, names.PHASE_LABEL):
             if label in (meta.get("labels") or {}):
                 ops.append({"op": "remove", "path": "/metadata/labels/" + label.replace("/", "~1")})

@@ -13,9 +13,8 @@ from typing import Any
 
 from shipway.adapters.kube.cache import Store
 from shipway.core import names
-from shipway.core.errors import InvalidInput
 from shipway.core.layers import referenced_secrets
-from shipway.core.resources import PipelineSpec, SecretRef
+from shipway.core.resources import PipelineSpec, PlatformSpec, SecretRef
 from shipway.reconcile.gather import platform_spec
 from shipway.reconcile.platform import PLATFORM_KEY
 from shipway.reconcile.queue import WorkQueue
@@ -37,7 +36,7 @@ class Controller:
     def pipelines_using(self, ref: SecretRef) -> set[str]:
         return set(self._sources.get(ref, ()))
 
-    def _index_pipeline(self, name: str, body: dict[str, Any] | None) -> None:
+    def _index_pipeline(self, name: str, body: dict[str, Any] | None, *, platform: PlatformSpec | None) -> None:
         for ref in self._uses.pop(name, frozenset()):
             self._sources[ref].discard(name)
             if not self._sources[ref]:
@@ -48,28 +47,24 @@ class Controller:
             spec = PipelineSpec.model_validate(body.get("spec") or {})
         except ValueError:
             return
-        try:
-            refs = referenced_secrets(platform=platform_spec(self.store), pipeline=spec)
-        except InvalidInput:
-            return
+        refs = referenced_secrets(platform=platform, pipeline=spec)
         self._uses[name] = refs
         for ref in refs:
             self._sources[ref].add(name)
 
-    def _reindex_platform(self) -> None:
-        spec = platform_spec(self.store)
-        self._platform_refs = frozenset(c.secret_ref for c in spec.registry.credentials) if spec else frozenset()
-
     def _reindex_all(self) -> None:
-        self._reindex_platform()
-        for name in [p["metadata"]["name"] for p in self.store.list("Pipeline")]:
-            self._index_pipeline(name, self.store.get("Pipeline", name))
+        """After a Platform change: its sources, and every pipeline's (the platform layer is read once)."""
+        platform = platform_spec(self.store)
+        self._platform_refs = (frozenset(c.secret_ref for c in platform.registry.credentials) if platform
+                               else frozenset())
+        for body in list(self.store.list("Pipeline")):
+            self._index_pipeline(body["metadata"]["name"], body, platform=platform)
 
     def observe(self, kind: str, body: dict[str, Any]) -> bool:
         """Feed one object from a watch (initial listing included) into the cache. True when it was news."""
         changed = self.store.upsert(kind, body)
         if changed and kind == "Pipeline":
-            self._index_pipeline(body["metadata"]["name"], body)
+            self._index_pipeline(body["metadata"]["name"], body, platform=platform_spec(self.store))
         elif changed and kind == "Platform":
             self._reindex_all()
         return changed
@@ -83,7 +78,7 @@ class Controller:
         if event_type == "DELETED":
             self.store.delete(kind, body)
             if kind == "Pipeline":
-                self._index_pipeline(meta.get("name", ""), None)
+                self._index_pipeline(meta.get("name", ""), None, platform=None)
             elif kind == "Platform":
                 self._reindex_all()
         else:
