@@ -17,7 +17,7 @@ from shipway.adapters.kube import resources as kinds
 from shipway.adapters.kube.client import KubeClient
 from shipway.adapters.kube.reviews import UserInfo
 from shipway.core import names
-from shipway.core.documents import source_of_secret, validate_model
+from shipway.core.documents import source_of_secret, stored_model
 from shipway.core.errors import Conflict, NotFound
 from shipway.core.layers import Sources, referenced_secrets
 from shipway.core.resources import Pipeline, PipelineSpec, Platform, PlatformSpec, SecretRef
@@ -28,8 +28,7 @@ RETRIES = 5
 
 async def get_pipeline(kube: KubeClient, name: str) -> tuple[Pipeline, dict[str, Any]]:
     body = await kube.get(kinds.PIPELINE, name)
-    model = validate_model(Pipeline, {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec") if k in body},
-                           where=f"Pipeline {name}")
+    model = stored_model(Pipeline, body, where=f"Pipeline {name}")
     return model, body
 
 
@@ -38,8 +37,7 @@ async def get_platform(kube: KubeClient) -> tuple[Platform | None, dict[str, Any
         body = await kube.get(kinds.PLATFORM, names.PLATFORM_NAME)
     except NotFound:
         return None, None
-    model = validate_model(Platform, {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec") if k in body},
-                           where="Platform default")
+    model = stored_model(Platform, body, where="Platform default")
     return model, body
 
 

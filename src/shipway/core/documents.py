@@ -56,6 +56,12 @@ def validate_model(model: type[M], data: Any, *, where: str) -> M:
         raise InvalidInput(f"{message}{more}", field=f"{where}.{loc}" if loc else where) from None
 
 
+def stored_model(model: type[M], body: Mapping[str, Any], *, where: str) -> M:
+    """Validate an object as the API server returns it, its ``status`` (the operator's) left out."""
+    return validate_model(model, {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec") if k in body},
+                          where=where)
+
+
 def load_yaml_documents(data: bytes, *, where: str) -> list[Any]:
     text = decode_payload(data, field=where)
     try:

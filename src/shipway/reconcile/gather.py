@@ -14,7 +14,7 @@ from shipway.adapters.kube.cache import Store
 from shipway.core import names
 from shipway.core.consent import consent_problem
 from shipway.core.dockerconfig import DockerConfig
-from shipway.core.documents import source_of_secret, validate_model
+from shipway.core.documents import source_of_secret, stored_model
 from shipway.core.errors import InvalidInput
 from shipway.core.layers import SourceProblem, referenced_secrets
 from shipway.core.names import Reason
@@ -34,7 +34,7 @@ def platform_spec(store: Store) -> PlatformSpec | None:
     if body is None:
         return None
     try:
-        return validate_model(Platform, body, where="Platform default").spec
+        return stored_model(Platform, body, where="Platform default").spec
     except InvalidInput:
         return None
 
@@ -62,8 +62,7 @@ def gather(store: Store, name: str) -> PipelineInputs | InvalidInput | None:
     if body is None:
         return None
     try:
-        pipeline = validate_model(Pipeline, {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")
-                                             if k in body}, where=f"Pipeline {name}")
+        pipeline = stored_model(Pipeline, body, where=f"Pipeline {name}")
     except InvalidInput as error:
         return error
     platform = platform_spec(store)

@@ -14,7 +14,7 @@ from shipway.api.deps import Caller, PipelineName, State
 from shipway.api.routers.views import pipeline_out
 from shipway.api.schemas import ERROR_RESPONSES, PipelineCreate, PipelineOut, PipelineUpdate
 from shipway.core import names
-from shipway.core.documents import validate_model
+from shipway.core.documents import stored_model, validate_model
 from shipway.core.resources import Pipeline, PushTarget
 
 router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
@@ -53,8 +53,7 @@ async def list_pipelines(state: State, user: Caller) -> list[PipelineOut]:
         name = body["metadata"]["name"]
         if not everything and not await state.access.allowed(user, _access("get", name)):
             continue
-        model = validate_model(Pipeline, {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")},
-                               where=f"Pipeline {name}")
+        model = stored_model(Pipeline, body, where=f"Pipeline {name}")
         out.append(pipeline_out(model, body))
     return out
 
@@ -91,8 +90,7 @@ async def update_pipeline(name: PipelineName, body: PipelineUpdate, state: State
         return spec
 
     updated = await repository.update_spec(state.kube, kinds.PIPELINE, name, change)
-    model = validate_model(Pipeline, {k: updated[k] for k in ("apiVersion", "kind", "metadata", "spec")},
-                           where=f"Pipeline {name}")
+    model = stored_model(Pipeline, updated, where=f"Pipeline {name}")
     return pipeline_out(model, updated)
 
 

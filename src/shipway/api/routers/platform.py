@@ -14,7 +14,7 @@ from shipway.api.deps import Caller, State
 from shipway.api.routers.views import platform_out
 from shipway.api.schemas import ERROR_RESPONSES, PlatformOut, PushTargetIn
 from shipway.core import names
-from shipway.core.documents import validate_model
+from shipway.core.documents import stored_model
 from shipway.core.errors import NotFound
 from shipway.core.resources import Platform
 
@@ -48,5 +48,4 @@ async def set_push_target(body: PushTargetIn, state: State, user: Caller) -> Pla
         return spec
 
     updated = await repository.update_spec(state.kube, kinds.PLATFORM, names.PLATFORM_NAME, change)
-    return platform_out(validate_model(Platform, {k: updated[k] for k in ("apiVersion", "kind", "metadata", "spec")},
-                                       where="Platform default"))
+    return platform_out(stored_model(Platform, updated, where="Platform default"))
