@@ -13,6 +13,7 @@ import pytest
 from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
 
 from .helpers import WIDGETS, WIDGETS_CRD, Completed
+from .webhook_server import WebhookServer
 
 
 @pytest.fixture
@@ -62,3 +63,12 @@ def kubectl(kubeconfig: pathlib.Path, tmp_path: pathlib.Path) -> Any:
     return run
 
 
+@pytest.fixture
+async def webhook(tmp_path: pathlib.Path) -> AsyncIterator[WebhookServer]:
+    """A real HTTPS admission webhook on 127.0.0.1 (see :mod:`webhook_server`)."""
+    server = WebhookServer(tmp_path / "webhook-tls")
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -195,7 +195,8 @@ async def test_schema_defaults_are_applied_on_create(http: httpx.AsyncClient, sh
     # ``usage: [pull]`` is a default of the schema too, so the server stores it.
     assert spec["registry"]["credentials"] == [{**credential(), "usage": ["pull"]}]
     platform = (await http.post(PLATFORMS, json={"metadata": {"name": "plat"}, "spec": {}})).json()
-    assert platform["spec"] == {"systemNamespace": "shipway-system", "registry": {"credentials": []}}
+    assert platform["spec"] == {"systemNamespace": "shipway-system", "registry": {"credentials": []},
+                                "defaultReclaimPolicy": "Retain"}
     bare = (await http.post(PLATFORMS, json={"metadata": {"name": "bare"}})).json()
     assert "spec" not in bare  # no default for spec itself, so none for its fields either
 

@@ -20,6 +20,18 @@ Gaps of plain kmock that this package closes, and where:
 * RBAC decisions from stored Roles/ClusterRoles/bindings, bootstrap roles ....... ``rbac``
 * TokenReview, SubjectAccessReview (local, self), never stored ................ ``reviews``
 * HTTPS with a CA made per run when there are users (kubectl sends tokens only over TLS) ... ``tls``
+* every write planned (computed, validated, nothing stored) before it is committed; a commit that finds
+  the object changed since plans again ........................................ ``planning``, ``writing``
+* server-side dry run (``dryRun=All``) on every write verb: answered, never stored ...... ``dryrun``
+* validating admission webhooks: ValidatingWebhookConfigurations stored, defaulted and validated, their
+  webhooks called over verified HTTPS with AdmissionReview v1 (rules, selectors, failurePolicy, timeouts,
+  warnings, dry run); MutatingWebhookConfigurations are stored but never called ... ``webhooks``,
+  ``admission``, ``webhook_client``
+* ValidatingAdmissionPolicies and their bindings: stored, validated (CEL compiled with cel-python) and
+  evaluated in the same admission step, before the webhooks (matchConstraints, matchConditions, variables,
+  validations, failurePolicy, Deny/Warn) ....... ``policies``, ``policy_matching``, ``policy_admission``,
+  ``cel``, ``cel_library``
+* the label ``kubernetes.io/metadata.name`` on every Namespace ............... ``stamping``
 """
 
 from shipway.sandbox.emulator.access import Authenticator, Authorizer, Decision, RequestAttributes, UserInfo

@@ -16,9 +16,12 @@ from shipway.sandbox.emulator import errors
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class UserInfo:
+    """An authenticated user, as ``authentication.k8s.io/v1`` ``UserInfo`` (sent to admission webhooks)."""
+
     username: str
     uid: str = ""
     groups: tuple[str, ...] = ()
+    extra: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,8 @@
 """The API server's write and read semantics over the store (no HTTP here).
 
-Every operation is synchronous and thus atomic on the event loop. After each write, the built-in
+Every operation is synchronous and thus atomic on the event loop. A write is planned first (see
+:mod:`planning`: computed and validated, nothing stored), then committed; the request path (:mod:`writing`)
+calls admission webhooks between the two, and a dry run stops after planning. After each write, the built-in
 controllers of a real control plane run (see :mod:`collecting`): the garbage collector, the
 namespace and CRD cleanup, the finalizer completion, and (later, asynchronously) the ServiceAccount
 controller.
@@ -12,7 +14,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from shipway.sandbox.emulator import collecting, errors, objects, patches, resources, schemas, stamping
+from shipway.sandbox.emulator import collecting, errors, objects, planning, resources, stamping
 from shipway.sandbox.emulator.resources import Catalogue, ResourceSpec
 from shipway.sandbox.emulator.selectors import Selector
 from shipway.sandbox.emulator.store import ObjectStore
@@ -52,67 +54,57 @@ class Cluster:
             "items": [self._as_version(spec, b) for b in items],
         }
 
-    # -- writes --------------------------------------------------------------------------------------
+    # -- writes: planned (see :mod:`planning`), then committed --------------------------------------
     def create(self, spec: ResourceSpec, namespace: str | None, incoming: objects.Body) -> objects.Body:
-        if not isinstance(incoming, dict):
-            raise errors.BadRequest("the request body must be a JSON object")
-        namespace = namespace or objects.meta_of(incoming).get("namespace") if spec.namespaced else None
-        if spec.namespaced and namespace:
-            self._check_namespace_open(namespace)
-        name = objects.meta_of(incoming).get("name")
-        if name and self.store.get(spec, namespace, str(name)) is not None:
-            raise errors.already_exists(spec.plural, str(name), spec.group)
-        body = stamping.prepare_new(spec, _decoded(spec, incoming), namespace=namespace,
-                                    revision=self.store.changes.revision + 1)
-        _validate(spec, body, old=None)
-        if self.store.get(spec, objects.meta_of(body).get("namespace"), objects.meta_of(body)["name"]):
-            raise errors.already_exists(spec.plural, objects.meta_of(body)["name"], spec.group)
-        self.store.changes.next_revision()
-        stored = self.store.write(spec, body, old=None)
-        collecting.after_create(self, spec, stored)
-        return self._as_version(spec, stored)
+        return self.commit(planning.plan_create(self.store, spec, namespace, incoming))
 
     def update(self, spec: ResourceSpec, namespace: str | None, name: str, incoming: objects.Body, *,
                subresource: str | None) -> objects.Body:
-        if not isinstance(incoming, dict):
-            raise errors.BadRequest("the request body must be a JSON object")
-        stored = self._stored(spec, namespace, name)
-        stamping.check_precondition(spec, stored, incoming)
-        return self._commit(spec, stored, incoming, subresource=subresource)
+        return self.commit(planning.plan_update(self.store, spec, namespace, name, incoming,
+                                                subresource=subresource))
 
     def patch(self, spec: ResourceSpec, namespace: str | None, name: str, *, content_type: str,
               document: Any, subresource: str | None) -> tuple[objects.Body, bool]:
         """The patched object, and whether the patch created it (server-side apply only)."""
-        stored = self.store.get(spec, namespace if spec.namespaced else None, name)
-        if stored is None:
-            if content_type != patches.APPLY or subresource:
-                raise errors.not_found(spec.plural, name, spec.group)
-            meta = objects.metadata(document)
-            if meta.get("name", name) != name:
-                raise errors.BadRequest(f"the name of the object ({meta['name']}) does not match the name on"
-                                        f" the URL ({name})")
-            meta["name"] = name
-            return self.create(spec, namespace, document), True
-        if content_type != patches.JSON_PATCH:
-            stamping.check_precondition(spec, stored, document)
-        patched = patches.apply_patch(content_type, stored, document)
-        if content_type == patches.JSON_PATCH:
-            stamping.check_precondition(spec, stored, patched)
-        objects.metadata(patched)["resourceVersion"] = None
-        return self._commit(spec, stored, patched, subresource=subresource), False
+        write = planning.plan_patch(self.store, spec, namespace, name, content_type=content_type,
+                                    document=document, subresource=subresource)
+        return self.commit(write), write.operation == "CREATE"
 
     def delete(self, spec: ResourceSpec, namespace: str | None, name: str, *,
                options: objects.Body | None = None) -> objects.Body:
-        stored = self._stored(spec, namespace, name)
-        options = options or {}
-        preconditions = options.get("preconditions") or {}
-        if preconditions.get("resourceVersion") not in (None, objects.meta_of(stored).get("resourceVersion")):
-            raise errors.conflict(spec.plural, name, spec.group)
-        if preconditions.get("uid") not in (None, objects.meta_of(stored).get("uid")):
-            raise errors.conflict(spec.plural, name, spec.group)
-        if options.get("propagationPolicy") == "Orphan":
-            collecting.orphan_dependents(self, str(objects.meta_of(stored).get("uid")))
-        return self._as_version(spec, self.delete_stored(spec, stored))
+        return self.commit(planning.plan_delete(self.store, spec, namespace, name, options=options))
+
+    def commit(self, write: planning.Write) -> objects.Body:
+        """Store a planned write and run the controllers after it; :class:`planning.Stale` when the stored
+        object is no longer the one the write was planned from (nothing is changed then)."""
+        spec = write.spec
+        current = self.store.get(spec, write.namespace, write.name)
+        if write.old is None:
+            if current is not None:
+                if write.upsert:
+                    raise planning.Stale()
+                raise errors.already_exists(spec.plural, write.name, spec.group)
+            if spec.namespaced and write.namespace:
+                planning.check_namespace_open(self.store, write.namespace)
+        elif current is None or _revision(current) != _revision(write.old):
+            raise planning.Stale()
+        if write.orphan and current is not None:
+            collecting.orphan_dependents(self, str(objects.meta_of(current).get("uid")))
+            current = self.store.get(spec, write.namespace, write.name) or current
+        if write.action == "noop":
+            return self._as_version(spec, current if current is not None else write.preview())
+        if write.action == "remove":
+            assert current is not None
+            return self._as_version(spec, self.delete_stored(spec, current))
+        assert write.new is not None
+        body = stamping.with_revision(objects.deep_copy(write.new), self.store.changes.next_revision())
+        if write.action == "create":
+            stored = self.store.write(spec, body, old=None)
+            collecting.after_create(self, spec, stored)
+            return self._as_version(spec, stored)
+        result = self.store.write(spec, body, old=current)
+        collecting.after_update(self, spec, result)
+        return self._as_version(spec, self.store.get(spec, write.namespace, write.name) or result)
 
     def delete_stored(self, spec: ResourceSpec, stored: objects.Body) -> objects.Body:
         """Delete now, or only mark as deleting while finalizers (or a namespace's content) remain."""
@@ -128,32 +120,6 @@ class Cluster:
         return removed
 
     # -- helpers -------------------------------------------------------------------------------------
-    def _commit(self, spec: ResourceSpec, stored: objects.Body, incoming: objects.Body, *,
-                subresource: str | None) -> objects.Body:
-        body = stamping.prepare_update(spec, stored, _decoded(spec, incoming), subresource=subresource)
-        _validate(spec, body, old=stored)
-        if body == stored:
-            return self._as_version(spec, stored)  # a no-op write: no new resourceVersion, no event
-        stamping.with_revision(body, self.store.changes.next_revision())
-        result = self.store.write(spec, body, old=stored)
-        collecting.after_update(self, spec, result)
-        return self._as_version(spec, self.store.get(spec, objects.meta_of(result).get("namespace"),
-                                                     objects.meta_of(result)["name"]) or result)
-
-    def _stored(self, spec: ResourceSpec, namespace: str | None, name: str) -> objects.Body:
-        stored = self.store.get(spec, namespace if spec.namespaced else None, name)
-        if stored is None:
-            raise errors.not_found(spec.plural, name, spec.group)
-        return stored
-
-    def _check_namespace_open(self, namespace: str) -> None:
-        ns = self.store.get(resources.NAMESPACES, None, namespace)
-        if ns is None:
-            raise errors.not_found("namespaces", namespace)
-        if objects.is_deleting(ns):
-            raise errors.Forbidden(f"unable to create new content in namespace {namespace} because it is being"
-                                   " terminated", details=errors.details("namespaces", namespace))
-
     def schedule_service_account(self, namespace: str) -> None:
         self._schedule_service_account(lambda: collecting.ensure_default_service_account(self, namespace))
 
@@ -164,20 +130,9 @@ class Cluster:
         return {**body, "apiVersion": spec.group_version}
 
 
-def _decoded(spec: ResourceSpec, incoming: objects.Body) -> objects.Body:
-    """A custom object as the API server decodes it: pruned to its CRD's schema, defaulted."""
-    return incoming if spec.schema is None else schemas.prune_and_default(spec.schema, incoming)
-
-
-def _validate(spec: ResourceSpec, body: objects.Body, *, old: objects.Body | None) -> None:
-    """422 Invalid, every cause listed, when a custom object breaks its CRD's schema (ratcheting on updates)."""
-    if spec.schema is None:
-        return
-    causes = schemas.validate(spec.schema, body, old=old)
-    if causes:
-        name = str(objects.meta_of(body).get("name") or "")
-        raise errors.invalid(spec.kind, spec.group, name, [c.as_json() for c in causes],
-                             message=schemas.message(spec.kind, spec.group, name, causes))
+def _revision(body: objects.Body) -> str | None:
+    value = objects.meta_of(body).get("resourceVersion")
+    return None if value is None else str(value)
 
 
 def _sort_key(body: objects.Body) -> str:

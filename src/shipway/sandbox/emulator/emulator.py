@@ -20,6 +20,7 @@ import kmock
 from shipway.sandbox.emulator import (
     access,
     accounting,
+    admission,
     collecting,
     discovery,
     errors,
@@ -59,6 +60,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     without it, any token is accepted and everything is allowed. TokenReview and SubjectAccessReviews are
     answered either way (TokenReview authenticates nobody without users). ``rbac_defaults`` creates the
     bootstrap ClusterRoles and bindings of a real cluster (default: when ``users`` is given).
+
+    Every write is admitted by the webhooks of the stored ValidatingWebhookConfigurations (:attr:`webhooks`,
+    see :mod:`~shipway.sandbox.emulator.admission`), which are told the authenticated caller (anonymous
+    without ``users`` or an ``authenticator``); ``dryRun=All`` writes are answered and never stored.
     """
 
     service_account_delay: float = 0.05  # the ServiceAccount controller's lag after a namespace appears
@@ -75,6 +80,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     catalogue: Catalogue = attrs.field(factory=lambda: Catalogue(resources.BUILTIN_RESOURCES), init=False)
     cluster: Cluster = attrs.field(init=False)
     rbac: rbac.RbacAuthorizer = attrs.field(init=False)
+    webhooks: admission.ValidatingWebhooks = attrs.field(init=False)
     _pending: set[asyncio.TimerHandle] = attrs.field(factory=set, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -86,6 +92,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             self.cluster.create(resources.NAMESPACES, None, {"metadata": {"name": name}})
             collecting.ensure_default_service_account(self.cluster, name)
         self.rbac = rbac.RbacAuthorizer(store)
+        self.webhooks = admission.ValidatingWebhooks(store, self.catalogue)
         if self.users is not None:
             if self.authenticator is None:
                 self.authenticator = self.users
@@ -186,8 +193,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             status = response.status
             return response
         except errors.ApiError as exc:
-            status = exc.code
-            return handling.json_response(exc.status(), status=exc.code)
+            status = exc.http_status
+            return handling.json_response(exc.status(), status=exc.http_status)
         finally:
             record(status)
 
@@ -210,7 +217,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if verb == "watch":
             record(200)  # counted when the stream starts, not when it ends
         return await handling.serve(raw, cluster=self.cluster, path=route, verb=verb, spec=spec, query=query,
-                                    body=body, bookmark_interval=self.bookmark_interval)
+                                    body=body, bookmark_interval=self.bookmark_interval, webhooks=self.webhooks,
+                                    caller=caller)
 
     async def _serve_review(self, spec: ResourceSpec, route: paths.ApiPath, verb: str, body: bytes,
                             caller: access.UserInfo | None) -> aiohttp.web.StreamResponse:

@@ -12,7 +12,9 @@ The hierarchy (each one maps to exactly one HTTP status and ``reason``)::
     ├── Conflict            409  Conflict
     ├── Gone                410  Expired
     ├── UnsupportedMedia    415  UnsupportedMediaType
-    └── Invalid             422  Invalid
+    ├── Invalid             422  Invalid
+    ├── InternalError       500  InternalError    (``Internal error occurred: ...``)
+    └── StatusError         any  any              (a ``Status`` made elsewhere, e.g. by a webhook's denial)
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ class ApiError(Exception):
         if self.details is not None:
             body["details"] = self.details
         return body
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status code of the response (the ``code`` of the Status)."""
+        return self.code
 
 
 class BadRequest(ApiError):
@@ -98,6 +105,32 @@ class Invalid(ApiError):
     reason = "Invalid"
 
 
+class InternalError(ApiError):
+    """``apierrors.NewInternalError``: the message is prefixed, the cause is kept as the only cause."""
+
+    code = 500
+    reason = "InternalError"
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"Internal error occurred: {cause}", details={"causes": [{"message": cause}]})
+
+
+class StatusError(ApiError):
+    """An error whose whole ``Status`` was built elsewhere (its ``code`` is the HTTP status)."""
+
+    def __init__(self, status: objects.Body) -> None:
+        super().__init__(str(status.get("message") or ""), details=status.get("details"))
+        self._status = {**status, "kind": "Status", "apiVersion": "v1", "metadata": status.get("metadata") or {}}
+
+    def status(self) -> objects.Body:
+        return dict(self._status)
+
+    @property
+    def http_status(self) -> int:
+        code = self._status.get("code")
+        return code if isinstance(code, int) and 100 <= code <= 599 else 500
+
+
 def details(kind: str, name: str | None, group: str = "") -> dict[str, Any]:
     """The ``details`` block of an object-level Status (``kind`` is the plural, as the API server does)."""
     result: dict[str, Any] = {"kind": kind}
@@ -125,6 +158,12 @@ def conflict(plural: str, name: str, group: str = "") -> Conflict:
         " please apply your changes to the latest version and try again",
         details=details(plural, name, group),
     )
+
+
+def invalid_options(kind: str, field: str, reason: str, detail: str) -> Invalid:
+    """A 422 on request options (``CreateOptions.meta.k8s.io "" is invalid: ...``), as the handlers answer."""
+    return invalid(kind, "meta.k8s.io", "", [{"reason": reason, "message": detail, "field": field}],
+                   message=f'{kind}.meta.k8s.io "" is invalid: {field}: {detail}')
 
 
 def invalid(kind: str, group: str, name: str, causes: list[dict[str, str]], *, message: str) -> Invalid:

@@ -79,6 +79,7 @@ RBAC = "rbac.authorization.k8s.io"
 APIEXTENSIONS = "apiextensions.k8s.io"
 AUTHENTICATION = "authentication.k8s.io"
 AUTHORIZATION = "authorization.k8s.io"
+ADMISSIONREGISTRATION = "admissionregistration.k8s.io"
 
 BUILTIN_RESOURCES: tuple[ResourceSpec, ...] = (
     _core("namespaces", "Namespace", namespaced=False, status=True, short=("ns",)),
@@ -98,6 +99,15 @@ BUILTIN_RESOURCES: tuple[ResourceSpec, ...] = (
     _review(AUTHORIZATION, "subjectaccessreviews", "SubjectAccessReview"),
     _review(AUTHORIZATION, "selfsubjectaccessreviews", "SelfSubjectAccessReview"),
     _review(AUTHORIZATION, "localsubjectaccessreviews", "LocalSubjectAccessReview", namespaced=True),
+    _grouped(ADMISSIONREGISTRATION, "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
+             namespaced=False),
+    _grouped(ADMISSIONREGISTRATION, "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration",
+             namespaced=False),
+    # added after the others so that the indexes above do not move
+    _grouped(ADMISSIONREGISTRATION, "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy",
+             namespaced=False, status=True),
+    _grouped(ADMISSIONREGISTRATION, "v1", "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding",
+             namespaced=False),
 )
 
 NAMESPACES = BUILTIN_RESOURCES[0]
@@ -106,6 +116,8 @@ SERVICEACCOUNTS = BUILTIN_RESOURCES[2]
 CRDS = BUILTIN_RESOURCES[10]
 TOKEN_REVIEWS, SUBJECT_ACCESS_REVIEWS, SELF_SUBJECT_ACCESS_REVIEWS, LOCAL_SUBJECT_ACCESS_REVIEWS = \
     BUILTIN_RESOURCES[12:16]
+VALIDATING_WEBHOOK_CONFIGURATIONS, MUTATING_WEBHOOK_CONFIGURATIONS = BUILTIN_RESOURCES[16:18]
+VALIDATING_ADMISSION_POLICIES, VALIDATING_ADMISSION_POLICY_BINDINGS = BUILTIN_RESOURCES[18:20]
 
 
 def version_priority(version: str) -> tuple[int, int, int, str]:

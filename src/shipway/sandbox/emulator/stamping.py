@@ -5,7 +5,10 @@
 * on update: identity fields kept from the stored object; ``generation`` bumped only when something
   outside ``metadata`` (and outside ``status`` where a status subresource exists) changed;
 * status subresource isolation: a write to ``/status`` changes only ``.status``, a write to the main
-  resource keeps the stored ``.status``.
+  resource keeps the stored ``.status``;
+* a Namespace always carries the label ``kubernetes.io/metadata.name: <its name>``, set on create and on every
+  update (a write cannot remove or change it), as kube-apiserver does since 1.21 (``NamespaceDefaultLabelName``),
+  so that namespace selectors can select a namespace by name.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import uuid
 from shipway.sandbox.emulator import errors, objects, resources
 from shipway.sandbox.emulator.resources import ResourceSpec
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 _IDENTITY_FIELDS = ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
                     "deletionGracePeriodSeconds", "generation")
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -78,6 +82,7 @@ def _defaults_on_create(spec: ResourceSpec, body: objects.Body) -> None:
     if spec.key == resources.NAMESPACES.key:
         body.setdefault("spec", {})["finalizers"] = ["kubernetes"]
         body["status"] = {"phase": "Active"}
+        _label_namespace(body)
     elif spec.key == resources.CRDS.key:
         meta = objects.metadata(body)
         finalizers = objects.finalizers_of(body)
@@ -86,6 +91,12 @@ def _defaults_on_create(spec: ResourceSpec, body: objects.Body) -> None:
         body["status"] = resources.crd_accepted_status(body)
     elif spec.key == resources.SERVICEACCOUNTS.key:
         body.setdefault("secrets", [])
+
+
+def _label_namespace(body: objects.Body) -> None:
+    meta = objects.metadata(body)
+    labels = meta.get("labels")
+    meta["labels"] = {**(labels if isinstance(labels, dict) else {}), NAMESPACE_NAME_LABEL: meta["name"]}
 
 
 def _comparable(spec: ResourceSpec, body: objects.Body, *, with_status: bool) -> objects.Body:
@@ -132,6 +143,8 @@ def prepare_update(spec: ResourceSpec, stored: objects.Body, incoming: objects.B
             meta.pop(key, None)
     meta.pop("managedFields", None)
     meta["resourceVersion"] = old_meta.get("resourceVersion")
+    if spec.key == resources.NAMESPACES.key:
+        _label_namespace(body)
     body["apiVersion"] = stored.get("apiVersion", spec.group_version)
     body["kind"] = spec.kind
     with_status = not spec.has_status

@@ -225,11 +225,13 @@ def load(path: str | os.PathLike[str]) -> Users:
     return parse(text, source=str(path))
 
 
-def generate(*, admin: str = ADMIN, teams: Iterable[str] = TEAMS) -> Users:
-    """The sandbox's users with fresh random tokens: an admin in ``system:masters`` and one user per team,
-    in a group of the team's name."""
+def generate(*, admin: str = ADMIN, teams: Iterable[str] = TEAMS, service_accounts: Iterable[str] = ()) -> Users:
+    """The sandbox's users with fresh random tokens: an admin in ``system:masters``, one user per team, in a
+    group of the team's name, and ``service_accounts`` (``system:serviceaccount:NS:NAME`` usernames; their
+    groups are added at authentication, as for a real ServiceAccount token)."""
     made = [User(name=admin, groups=(MASTERS,), token=new_token())]
     made += [User(name=team, groups=(team,), token=new_token()) for team in teams]
+    made += [User(name=account, token=new_token()) for account in service_accounts]
     return Users(made, source="generated")
 
 
@@ -262,14 +264,23 @@ def write(path: pathlib.Path | str, users: Iterable[User]) -> pathlib.Path:
     return path
 
 
-def ensure(path: pathlib.Path | str) -> tuple[Users, bool]:
-    """The users of ``path``, generating and writing the sandbox's users first when it does not exist.
+def ensure(path: pathlib.Path | str, *, service_accounts: Iterable[str] = ()) -> tuple[Users, bool]:
+    """The users of ``path``, generating and writing the sandbox's users first when it does not exist (and
+    adding any of ``service_accounts`` it lacks).
 
     Returns the users and whether they were just created.
     """
     path = pathlib.Path(path)
+    wanted = list(service_accounts)
     if path.exists():
-        return load(path), False
-    users = generate()
+        found = load(path)
+        names = {u.name for u in found}
+        missing = [User(name=account, token=new_token()) for account in wanted if account not in names]
+        if not missing:
+            return found, False
+        users = Users([*found, *missing], source=str(path))
+        write(path, users)
+        return users, False
+    users = generate(service_accounts=wanted)
     write(path, users)
     return Users(users, source=str(path)), True
