@@ -48,13 +48,16 @@ def docker_config(registry: str, username: str, password: str) -> str:
 
 
 def secret_manifest(namespace: str, name: str, *, registry: str, username: str, password: str,
-                    labelled: bool = True, consent: str | None = None) -> dict[str, Any]:
-    """A source Secret of type dockerconfigjson, as a team would write it."""
-    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+                    labelled: bool = True, consent: str | None = None, usage: str | None = None) -> dict[str, Any]:
+    """A source Secret of type dockerconfigjson, as a team would write it; ``consent`` names the pipelines it
+    lets use it, ``usage`` what for (``pull,push``; without it a consenting Secret grants pull only)."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "annotations": {}}
     if labelled:
         metadata["labels"] = {CREDENTIAL_LABEL: "true"}
     if consent is not None:
-        metadata["annotations"] = {CONSENT_ANNOTATION: consent}
+        metadata["annotations"][CONSENT_ANNOTATION] = consent
+    if usage is not None:
+        metadata["annotations"]["shipway.dev/allowed-usage"] = usage
     data = base64.b64encode(docker_config(registry, username, password).encode()).decode()
     return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson", "metadata": metadata,
             "data": {".dockerconfigjson": data}}
@@ -147,6 +150,13 @@ class Kube:
 
     def create_secret(self, manifest: dict[str, Any]) -> dict[str, Any]:
         return self.create(f"/api/v1/namespaces/{manifest['metadata']['namespace']}/secrets", manifest)
+
+    def shipway_namespace(self, name: str) -> dict[str, Any]:
+        """Wait for the phase namespace the operator creates (a namespace made by anyone else is not the
+        pipeline's to use, unless a platform admin adopts it)."""
+        return dict(self.wait_for(f"namespace {name} made by Shipway", lambda: (
+            ns := self.get(f"/api/v1/namespaces/{name}")) and (ns["metadata"].get("labels") or {}).get(
+                "app.kubernetes.io/managed-by") == "shipway" and ns))
 
     def ensure_namespace(self, name: str) -> None:
         if self.get(f"/api/v1/namespaces/{name}") is None:

@@ -185,7 +185,7 @@ def test_references_to_secrets_that_cannot_be_sources_are_refused(
     missing = _refused(admin.post(path, json={"secretRef": {"namespace": "team-a", "name": "nope"}}), "secretRef")
     assert "does not exist" in missing
     unlabelled = _refused(admin.post(path, json={"secretRef": {"namespace": "team-a", "name": "unlabelled"}}),
-                          "secretRef")
+                          "secretRef", status=403)
     assert "shipway.dev/credential" in unlabelled
     _refused(admin.post(path, json={"secretRef": {"namespace": "Team_A", "name": "x"}}), "secretRef.namespace")
     _refused(admin.post(path, json={"secretRef": {"namespace": "team-a", "name": "Bad_Name"}}), "secretRef.name")
@@ -196,7 +196,7 @@ def test_a_reference_to_a_secret_the_operator_writes_is_refused(admin: httpx.Cli
     before = _snapshot(kube)
     response = admin.post("/api/v1/pipelines/shop/credentials/references",
                           json={"secretRef": {"namespace": "shop-stage", "name": "shipway-pull"}})
-    assert "written by the Shipway operator" in _refused(response, "secretRef")
+    assert "cannot be used by this pipeline" in _refused(response, "secretRef", status=403)
     assert _snapshot(kube)["pipelines"]["shop"] == before["pipelines"]["shop"]
 
 
@@ -269,7 +269,7 @@ def test_a_credential_for_a_registry_outside_the_allow_list_is_refused_at_every_
         body = {"registry": registry, "username": "u", "password": sandbox.canary("outside")}
         for path in ("/api/v1/platform/credentials", "/api/v1/pipelines/shop/credentials",
                      "/api/v1/pipelines/shop/phases/stage/credentials"):
-            message = _refused(admin.put(path, json=body), "registry")
+            message = _refused(admin.put(path, json=body), "registry", status=403)
             assert "allowed registries" in message
     assert _snapshot(kube) == before
     inside = admin.put("/api/v1/pipelines/shop/credentials", json={
@@ -284,5 +284,5 @@ def test_a_reference_to_a_secret_for_a_registry_outside_the_allow_list_is_refuse
     before = _snapshot(kube)
     response = admin.post("/api/v1/pipelines/shop/credentials/references",
                           json={"secretRef": {"namespace": "team-a", "name": "quay-consents"}})
-    assert "allowed registries" in _refused(response, "secretRef")
+    assert "allowed registries" in _refused(response, "secretRef", status=403)
     assert _snapshot(kube) == before

@@ -53,7 +53,7 @@ def planted(sandbox: Sandbox, admin: httpx.Client, team_a: httpx.Client, kube: K
         put(client, path, f"{name}-value", config=False)  # replaced: old and new value both canaries
         put(client, path, f"{name}-config", config=True)
 
-    kube.ensure_namespace("shop-production")
+    kube.shipway_namespace("shop-production")
     sources = (
         ("platform-secret", admin, "/api/v1/platform/credentials/references", SYSTEM_NAMESPACE, None),
         ("pipeline-secret", team_a, "/api/v1/pipelines/shop/credentials/references", "team-a", "shop"),
@@ -62,7 +62,8 @@ def planted(sandbox: Sandbox, admin: httpx.Client, team_a: httpx.Client, kube: K
     )
     for name, client, path, namespace, consent in sources:
         kube.create_secret(secret_manifest(namespace, f"canary-{name}", registry=KEYS[name], username=f"user-{name}",
-                                           password=sandbox.canary(name.replace("-", "")), consent=consent))
+                                           password=sandbox.canary(name.replace("-", "")), consent=consent,
+                                           usage="pull,push"))
         response = client.post(path, json={"secretRef": {"namespace": namespace, "name": f"canary-{name}"},
                                            "usage": ["pull", "push"]})
         assert response.status_code == 200, response.text
@@ -112,10 +113,15 @@ def test_every_read_and_verify_answers_without_a_canary(
     assert {e["registry"] for e in production["pull"]} >= set(KEYS.values())
 
     for key in KEYS.values():
-        response = team_a.post("/api/v1/pipelines/shop/verify",
-                               json={"registry": key, "phase": "production", "repository": "app"})
+        # A repository only where the entry serves one (under its path), and none for the platform's entries
+        # (those are checked only under the pipeline's own push repository).
+        path = key.partition("/")[2]
+        body: dict[str, Any] = {"registry": key, "phase": "production"}
+        if not key.endswith(("platform-value", "platform-config")) and key != KEYS["platform-secret"]:
+            body["repository"] = f"{path}/app" if path else "app"
+        response = team_a.post("/api/v1/pipelines/shop/verify", json=body)
         assert response.status_code == 200, response.text
-        assert response.json()["valid"]["reason"] == "unreachable"
+        assert response.json()["valid"]["outcome"] == "Unreachable"
     assert find_canaries(sandbox.canaries, sandbox.responses) == []
 
 

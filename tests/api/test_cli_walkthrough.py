@@ -182,7 +182,7 @@ def test_registry_verify_through_the_api_reports_an_unreachable_registry_and_exi
                      UNREACHABLE_REGISTRY, "--no-push")
     assert result.returncode == 1, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["valid"] == {"ok": False, "reason": "unreachable", "detail": answer["valid"]["detail"]}
+    assert answer["valid"] == {"ok": False, "outcome": "Unreachable"}
     assert (answer["pipeline"], answer["phase"], answer["source"]) == ("shop", "stage", "phase")
 
 

@@ -96,7 +96,7 @@ def test_a_pipeline_credential_set_by_value_lands_in_a_managed_secret_owned_by_t
     assert password not in json.dumps(pipeline)
 
 
-def test_setting_the_same_registry_again_updates_the_same_secret_and_reports_both_fingerprints(
+def test_setting_the_same_registry_again_switches_to_a_new_secret_and_reports_both_fingerprints(
         sandbox: Sandbox, team_a: httpx.Client, kube: Kube) -> None:
     first = team_a.put("/api/v1/pipelines/shop/credentials", json={
         "registry": "ghcr.io", "username": "bot", "password": sandbox.canary("first")}).json()
@@ -105,7 +105,11 @@ def test_setting_the_same_registry_again_updates_the_same_secret_and_reports_bot
         "registry": "ghcr.io", "username": "bot", "password": password})
     assert second.status_code == 200, second.text
     change = second.json()
-    assert change["secretRef"] == first["secretRef"]
+    # A new value is a new version of the managed Secret: the layer switched to it in one write (the commit
+    # point) and the old version is gone.
+    stem = first["secretRef"]["name"].rsplit("-", 1)[0]
+    assert change["secretRef"]["name"].startswith(f"{stem}-") and change["secretRef"] != first["secretRef"]
+    assert kube.secret(first["secretRef"]["namespace"], first["secretRef"]["name"]) is None
     assert change["oldFingerprint"] == first["newFingerprint"]
     assert change["newFingerprint"] != first["newFingerprint"]
     secret = kube.secret(change["secretRef"]["namespace"], change["secretRef"]["name"])
@@ -181,7 +185,7 @@ def test_a_platform_credential_set_by_value_is_managed_has_no_owner_and_is_inher
 
 def test_a_pipeline_layer_references_a_secret_in_one_of_its_phase_namespaces(
         sandbox: Sandbox, admin: httpx.Client, kube: Kube) -> None:
-    kube.ensure_namespace("shop-stage")
+    kube.shipway_namespace("shop-stage")
     kube.create_secret(secret_manifest("shop-stage", "byo-docker", registry="docker.io", username="hub",
                                        password=sandbox.canary("byo")))
     response = admin.post("/api/v1/pipelines/shop/phases/stage/credentials/references",
@@ -346,7 +350,7 @@ def test_verify_of_a_stored_credential_reports_an_unreachable_registry_without_t
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["valid"]["ok"] is False
-    assert result["valid"]["reason"] == "unreachable"
+    assert result["valid"]["outcome"] == "Unreachable"
     assert (result["pipeline"], result["phase"], result["source"]) == ("shop", "stage", "phase")
     assert result["fingerprint"] == set_.json()["newFingerprint"]
     assert "username" not in result
@@ -430,7 +434,7 @@ def test_a_reference_emits_an_event_naming_who_layer_secret_registry_and_fingerp
 def test_a_removal_emits_an_event_naming_who_layer_registry_secret_and_old_fingerprint(kube: Kube) -> None:
     messages = [e["message"] for e in _events(kube, "other", "CredentialRemoved")]
     assert any(re.fullmatch(r"phase credential for \S+ removed \(Secret shipway-system/shipway-phase-other-stage-"
-                            r"[0-9a-f]+\): sha256:[0-9a-f]{16} -> none \(by admin\)", m) for m in messages), messages
+                            r"[0-9a-f-]+\): sha256:[0-9a-f]{16} -> none \(by admin\)", m) for m in messages), messages
     messages = [e["message"] for e in _events(kube, "shop", "CredentialRemoved")]
     assert any(re.fullmatch(r"pipeline credential for quay\.io removed \(Secret team-a/shop-quay\): "
                             r"sha256:[0-9a-f]{16} -> none \(by team-a\)", m) for m in messages), messages

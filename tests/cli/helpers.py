@@ -27,13 +27,17 @@ def auths(*keys: str, password: str = CANARY) -> dict[str, Any]:
 
 
 def secret(name: str, payload: dict[str, Any], *, legacy: bool = False, namespace: str = "default",
-           as_data: bool = False) -> dict[str, Any]:
-    """A Secret manifest of type dockerconfigjson (or dockercfg when ``legacy``), in stringData or data."""
+           as_data: bool = False, consent: bool = True) -> dict[str, Any]:
+    """A Secret manifest of type dockerconfigjson (or dockercfg when ``legacy``), in stringData or data,
+    labelled as a credential source; with ``consent`` it lets every pipeline use it for pull and push (the
+    isolation rules themselves are tested in tests/core/test_isolation.py)."""
     if legacy:
         payload = payload["auths"]
     key = ".dockercfg" if legacy else ".dockerconfigjson"
     text = json.dumps(payload)
     body = ({"data": {key: base64.b64encode(text.encode()).decode()}} if as_data
             else {"stringData": {key: text}})
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-            "type": f"kubernetes.io/{key[1:]}", **body}
+    meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": {"shipway.dev/credential": "true"}}
+    if consent:
+        meta["annotations"] = {"shipway.dev/allowed-pipelines": "*", "shipway.dev/allowed-usage": "pull,push"}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": f"kubernetes.io/{key[1:]}", **body}

@@ -63,3 +63,36 @@ def test_the_console_script_matches_reads_stdin_and_reports_errors_in_one_line(t
                              "the pull would fail silently; use username and password\n")
 
 
+
+
+def test_the_readme_table_of_rights_is_the_one_the_manifests_install() -> None:
+    from shipway.core.manifests.rbac import rbac_table
+
+    assert rbac_table() in (REPO / "README.md").read_text()
+
+
+def test_the_install_holds_the_admission_webhook_and_the_operator_fence(cli: Run) -> None:
+    documents = [d for d in yaml.safe_load_all(cli("manifests").stdout) if d]
+    by_kind: dict[str, list[dict[str, object]]] = {}
+    for document in documents:
+        by_kind.setdefault(document["kind"], []).append(document)
+    (webhook,) = by_kind["ValidatingWebhookConfiguration"]
+    (hook,) = webhook["webhooks"]  # type: ignore[index]
+    assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "None"
+    assert hook["rules"] == [{"apiGroups": ["shipway.dev"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+                              "resources": ["pipelines", "platforms"], "scope": "Cluster"}]
+    assert hook["clientConfig"]["service"]["path"] == "/admission/v1/validate"
+    (policy,) = by_kind["ValidatingAdmissionPolicy"]
+    assert "system:serviceaccount:shipway-system:shipway-operator" in policy["spec"]["matchConditions"][0][
+        "expression"]  # type: ignore[index]
+    (binding,) = by_kind["ValidatingAdmissionPolicyBinding"]
+    assert binding["spec"] == {"policyName": policy["metadata"]["name"], "validationActions": ["Deny"]}  # type: ignore
+    # The API writes Secrets only in the system namespace, the operator holds no cluster-wide escalation.
+    api_role = next(r for r in by_kind["Role"] if r["metadata"]["name"] == "shipway-api")  # type: ignore[index]
+    assert api_role["metadata"]["namespace"] == "shipway-system"  # type: ignore[index]
+    cluster_api = next(r for r in by_kind["ClusterRole"] if r["metadata"]["name"] == "shipway-api")  # type: ignore
+    secrets = [r for r in cluster_api["rules"] if "secrets" in r["resources"]]  # type: ignore[union-attr]
+    assert secrets == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]
+    operator = next(r for r in by_kind["ClusterRole"] if r["metadata"]["name"] == "shipway-operator")  # type: ignore
+    verbs = {v for r in operator["rules"] for v in r["verbs"]}  # type: ignore[union-attr]
+    assert not verbs & {"escalate", "bind", "impersonate", "*"}

@@ -107,9 +107,9 @@ def test_missing_and_broken_source_secrets_are_findings_without_the_secret(cli: 
     (view,) = json.loads(cli("resolve", "--json", path).stdout)
     assert [e["registry"] for e in view["pull"]] == ["quay.io"]
     assert [(f["reason"], f["secretRef"], f["layer"]) for f in view["findings"]] == [
-        ("InvalidDockerConfig", "ci/broken", "pipeline"), ("SourceSecretMissing", "ci/absent", "pipeline")]
+        ("InvalidDockerConfig", "ci/broken", "pipeline"), ("SourceNotUsable", "ci/absent", "pipeline")]
     table = cli("resolve", path).stdout
-    assert "finding InvalidDockerConfig" in table and "finding SourceSecretMissing" in table
+    assert "finding InvalidDockerConfig" in table and "finding SourceNotUsable" in table
 
 
 def test_the_canary_never_shows_in_a_full_resolution(cli: Run, write) -> None:

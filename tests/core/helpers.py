@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from shipway.core.dockerconfig import AuthEntry, DockerConfig, parse_docker_config
 from shipway.core.keyring import Keyring, Match
+from shipway.core.layers import Grants, referenced_secrets
+from shipway.core.resources import PipelineSpec, PlatformSpec, Usage
 
 
 def config_of(*keys: str, password: str = "pw-{i}", username: str = "user-{i}") -> DockerConfig:
@@ -27,3 +29,11 @@ def lookup(image: str, configs: Sequence[Sequence[str]]) -> list[Match]:
     return Keyring(entries_of(*keys) for keys in configs).lookup(image)
 
 
+
+
+def all_granted(pipeline: PipelineSpec, platform: PlatformSpec | None = None) -> Grants:
+    """Every referenced Secret granted for every usage: for tests of the merge rules on their own (the
+    isolation rules that compute real grants are tested in tests/core/test_isolation.py)."""
+    refs = referenced_secrets(platform=platform, pipeline=pipeline)
+    everything = frozenset(Usage)
+    return Grants(tenant=dict.fromkeys(refs, everything), platform=dict.fromkeys(refs, everything))

@@ -160,7 +160,7 @@ REFUSALS = [
                  id="an empty label is refused"),
     pytest.param({"auths": {"quay_io$": ok()}}, RegistryHostError, f"{ROOT}.auths[quay_io$]", "registry host",
                  id="a host with invalid characters is refused"),
-    pytest.param({"auths": {"ftp://quay.io": ok()}}, RegistryHostError, f"{ROOT}.auths[ftp://quay.io]", "ftp",
+    pytest.param({"auths": {"ftp://quay.io": ok()}}, RegistryHostError, f"{ROOT}.auths[ftp://quay.io]", "scheme",
                  id="a scheme other than http or https is refused"),
     pytest.param({"auths": {"reg?.example.com": ok()}}, RegistryHostError, f"{ROOT}.auths[reg?.example.com]",
                  "'?'", id="a ? in the host is refused"),

@@ -21,6 +21,7 @@ from shipway.core.layers import (
 from shipway.core.names import Reason
 from shipway.core.reports import phase_view
 from shipway.core.resources import Pipeline, PipelineSpec, Platform, PlatformSpec, SecretRef
+from tests.core.helpers import all_granted
 
 PLATFORM_SECRET = SecretRef(namespace="shipway-system", name="platform")
 PIPELINE_SECRET = SecretRef(namespace="shop-ci", name="team")
@@ -65,7 +66,7 @@ def resolve(
     pipeline: PipelineSpec, sources: dict[SecretRef, Any], platform: PlatformSpec | None = None, index: int = 0
 ) -> PhaseResolution:
     return resolve_phase(pipeline_name="shop", pipeline=pipeline, phase=pipeline.phases[index], platform=platform,
-                         sources=sources)
+                         sources=sources, grants=all_granted(pipeline, platform))
 
 
 def pulled(resolution: PhaseResolution) -> list[tuple[str, str, str]]:
@@ -341,7 +342,7 @@ def test_disabled_phases_are_skipped_and_namespaces_default() -> None:
         {"name": "production", "enabled": True},
     ])
     resolutions = resolve_pipeline(pipeline_name="shop", pipeline=pipeline, platform=None,
-                                   sources={PIPELINE_SECRET: docker(ghcr_io="p")})
+                                   sources={PIPELINE_SECRET: docker(ghcr_io="p")}, grants=all_granted(pipeline))
     assert [(r.phase.name.value, r.namespace, r.pipeline) for r in resolutions] == [
         ("test", "shop-test", "shop"), ("stage", "custom-stage", "shop"), ("production", "shop-production", "shop"),
     ]
@@ -427,7 +428,8 @@ INVALID_MODELS = [
                  "doc: spec.phases[0]", "longer than 63", id="a derived namespace over 63 characters is refused"),
     pytest.param(Pipeline, pipeline_doc({"phases": [{"name": "stage", "namespace": "x"},
                                                     {"name": "test", "namespace": "x"}]}),
-                 "doc: spec.phases[1]", "used by stage too", id="two phases in one namespace are refused"),
+                 "doc: spec.phases[1].namespace", "used by phase stage too",
+                 id="two phases in one namespace are refused"),
     pytest.param(Pipeline, {**pipeline_doc({"phases": STAGE}), "apiVersion": "shipway.dev/v1"}, "doc.apiVersion",
                  "shipway.dev/v1alpha1", id="another API version is refused"),
     pytest.param(Platform, platform_doc({"systemNamespace": "a" * 64}), "doc.spec.systemNamespace", "DNS label",

@@ -2,7 +2,8 @@
 
 Everything is started once per module: two registries (``docker-registry``: htpasswd over HTTP, and
 token auth with per-user repository scopes), the emulator with the CRDs, the operator in its own process,
-the Platform ``default`` and the namespaces the source Secrets live in.
+the Platform ``default`` and the namespaces the source Secrets live in. The operator runs as its
+ServiceAccount under the shipped RBAC (see tests/support/cluster.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """The emulator with the CRDs, the Platform ``default`` and the source namespaces; the operator running."""
     for running in start_cluster(tmp_path_factory.mktemp("e2e-cluster")):
         api = running.api
-        api.create(namespace(SYSTEM_NAMESPACE), "namespaces")
+        assert api.get("v1", "namespaces", SYSTEM_NAMESPACE) is not None  # made by the harness, with the RBAC
         api.create(namespace(CREDENTIALS_NAMESPACE), "namespaces")
         api.create({"apiVersion": names.API_VERSION, "kind": "Platform", "metadata": {"name": names.PLATFORM_NAME},
                     "spec": {"systemNamespace": SYSTEM_NAMESPACE}}, "platforms")

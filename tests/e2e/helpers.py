@@ -53,9 +53,12 @@ def dockerconfigjson(registry: str, user: User) -> str:
 
 
 def source_secret(namespace: str, name: str, registry: str, user: User, *,
-                  allowed_pipelines: str | None = None) -> dict[str, Any]:
-    """A labelled source Secret with ``data`` (as the API server stores it), one auths entry."""
+                  allowed_pipelines: str | None = None, allowed_usage: str | None = None) -> dict[str, Any]:
+    """A labelled source Secret with ``data`` (as the API server stores it), one auths entry; with
+    ``allowed_pipelines`` it consents to them, for ``allowed_usage`` (without it: pull only)."""
     annotations = {names.CONSENT_ANNOTATION: allowed_pipelines} if allowed_pipelines else {}
+    if allowed_usage:
+        annotations[names.USAGE_ANNOTATION] = allowed_usage
     return {
         "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
         "metadata": {"name": name, "namespace": namespace, "labels": {names.CREDENTIAL_LABEL: "true"},

@@ -122,9 +122,9 @@ def test_the_push_secret_pushes_with_skopeo_and_the_runtime_pull_secret_can_pull
 
     # The pipeline layer holds the push-capable credential and the push target; the runtime phase
     # overrides the pull entry of the same registry with the pull-only credential.
-    for name, user in (("e2e-push", pusher), ("e2e-pull-only", puller)):
-        api.create(source_secret(CREDENTIALS_NAMESPACE, name, registry.host, user, allowed_pipelines=pipeline),
-                   "secrets")
+    for name, user, usage in (("e2e-push", pusher, "pull,push"), ("e2e-pull-only", puller, None)):
+        api.create(source_secret(CREDENTIALS_NAMESPACE, name, registry.host, user, allowed_pipelines=pipeline,
+                                 allowed_usage=usage), "secrets")
     api.create({"apiVersion": names.API_VERSION, "kind": "Pipeline", "metadata": {"name": pipeline}, "spec": {
         "registry": {"inherit": False, "credentials": [credential(CREDENTIALS_NAMESPACE, "e2e-push", "pull", "push")],
                      "push": {"registry": registry.host, "repositoryPrefix": "e2e/team"}},

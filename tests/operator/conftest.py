@@ -1,10 +1,11 @@
-"""Fixtures: the emulator and the real operator, each in its own process, talking over real HTTP.
+"""Fixtures: the emulator and the real operator, each in its own process, talking over real HTTPS.
 
-Before the operator starts, the cluster gets what an installation has: the system namespace, the platform's
-labelled credential Secret (the example's keys and usernames, canary passwords) and the Platform ``default``
-of examples/platform.yaml. ``cluster`` is fresh for each test (tests that count writes caused by the shared
-Platform need the whole cluster to themselves); ``shared_cluster`` is one per module, for tests that only
-touch pipelines of their own.
+Before the operator starts, the cluster gets what an installation has: the CRDs, the system namespace and
+Shipway's RBAC (installed by the harness: the operator runs as its ServiceAccount, under the shipped roles),
+the platform's labelled credential Secret (the example's keys and usernames, canary passwords) and the
+Platform ``default`` of examples/platform.yaml. ``cluster`` is fresh for each test (tests that count writes
+caused by the shared Platform need the whole cluster to themselves); ``shared_cluster`` is one per module,
+for tests that only touch pipelines of their own.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def _booted(workdir: Path) -> Iterator[Cluster]:
     cluster = next(clusters)
     try:
         api = cluster.api
-        api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}, "namespaces")
+        assert api.get("v1", "namespaces", SYSTEM_NAMESPACE) is not None  # made by the harness, with the RBAC
         api.create(PLATFORM.manifest(), "secrets")
         api.create(example_platform(), "platforms")
         cluster.start_operator()

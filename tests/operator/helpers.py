@@ -161,14 +161,16 @@ def credential(source: Source, *usage: str) -> dict[str, Any]:
 
 
 def pipeline(name: str, *, phases: Sequence[dict[str, Any] | str] = ("stage", "production"), inherit: bool = True,
-             credentials: Sequence[dict[str, Any]] = (), push: dict[str, str] | None = None) -> dict[str, Any]:
+             credentials: Sequence[dict[str, Any]] = (), push: dict[str, str] | None = None,
+             reclaim: str | None = None) -> dict[str, Any]:
     registry: dict[str, Any] = {"inherit": inherit, "credentials": list(credentials)}
     if push is not None:
         registry["push"] = push
-    return {
-        "apiVersion": GROUP_VERSION, "kind": "Pipeline", "metadata": {"name": name},
-        "spec": {"phases": [p if isinstance(p, dict) else {"name": p} for p in phases], "registry": registry},
-    }
+    spec: dict[str, Any] = {"phases": [p if isinstance(p, dict) else {"name": p} for p in phases],
+                            "registry": registry}
+    if reclaim is not None:
+        spec["reclaimPolicy"] = reclaim
+    return {"apiVersion": GROUP_VERSION, "kind": "Pipeline", "metadata": {"name": name}, "spec": spec}
 
 
 def phase(name: str, *credentials: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
@@ -231,8 +233,10 @@ class PhaseExpectation:
             return self.referenced
         return "shipway-pull" if self.pull else None
 
-    def status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.phase, "namespace": self.namespace}
+    def status(self, *, ready: tuple[str, str] = ("True", "Ready")) -> dict[str, Any]:
+        """The phase's status entry; its readiness is the pipeline's (``ready``) in every case these tests make."""
+        out: dict[str, Any] = {"name": self.phase, "namespace": self.namespace, "ready": ready[0] == "True",
+                               "reason": ready[1]}
         if self.pull_name:
             out["pullSecret"] = self.pull_name
         if self.push:
@@ -289,8 +293,13 @@ def assert_phase(api: Api, pipeline_body: dict[str, Any], exp: PhaseExpectation)
         assert "ownerReferences" not in namespace["metadata"]
         assert "shipway.dev/pipeline" not in (namespace["metadata"].get("labels") or {})
     else:
-        assert namespace["metadata"]["labels"] == _labels(exp)
-        assert namespace["metadata"]["ownerReferences"] == owner
+        labels = dict(namespace["metadata"]["labels"])
+        # kube-apiserver (and the emulator) put this one on every namespace; all the others are Shipway's
+        assert labels.pop("kubernetes.io/metadata.name", ns) == ns
+        assert labels == _labels(exp)
+        # No ownerReference: what becomes of the namespace is the reclaim policy's to say, not the GC's.
+        assert "ownerReferences" not in namespace["metadata"]
+        assert namespace["metadata"]["annotations"]["shipway.dev/reclaim-policy"] in ("Retain", "Delete")
 
     secrets = {s["metadata"]["name"]: s for s in api.list("v1", "secrets", namespace=ns)}
     wanted_secrets = set(exp.other_secrets)
@@ -341,7 +350,8 @@ def assert_status(body: dict[str, Any], phases: Sequence[PhaseExpectation], *,
                   degraded: tuple[str, str] = ("False", "AsExpected")) -> None:
     status = body["status"]
     assert status["observedGeneration"] == body["metadata"]["generation"]
-    assert status["phases"] == [p.status() for p in phases]
+    assert status["reclaimPolicy"] in ("Retain", "Delete")
+    assert status["phases"] == [p.status(ready=ready) for p in phases]
     assert [c["type"] for c in status["conditions"]] == ["Ready", "Degraded"]
     got_ready, got_degraded = condition(body, "Ready"), condition(body, "Degraded")
     assert (got_ready["status"], got_ready["reason"]) == ready, got_ready
@@ -383,6 +393,13 @@ class Shipway:
     def create_pipeline(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.api.create(body, "pipelines")
 
+    def adopt(self, namespace: str, pipeline: str) -> None:
+        """What a platform admin does to let ``pipeline`` use an existing namespace Shipway did not create."""
+        platform = self.api.get(GROUP_VERSION, "platforms", "default")
+        assert platform is not None
+        adopted = [*platform["spec"].get("adoptedNamespaces", []), {"namespace": namespace, "pipeline": pipeline}]
+        self.api.patch(GROUP_VERSION, "platforms", "default", {"spec": {"adoptedNamespaces": adopted}})
+
     def patch_pipeline(self, name: str, patch: Any) -> dict[str, Any]:
         return self.api.patch(GROUP_VERSION, "pipelines", name, patch)
 
@@ -395,7 +412,8 @@ class Shipway:
     def settled(self, name: str, *, check: Callable[[dict[str, Any]], Any] | None = None,
                 timeout: float = 20.0) -> dict[str, Any]:
         """Wait until the operator has reported on ``name`` at its current generation (and ``check`` holds of
-        the Pipeline), then until it stopped making requests; the Pipeline as it is then."""
+        the Pipeline), then until it stopped making requests; the Pipeline as it is then. Fails if the
+        operator was refused any request so far (it runs under the shipped RBAC: a refusal is a missing right)."""
 
         def reported() -> dict[str, Any] | None:
             body = self.pipeline(name)
@@ -406,8 +424,13 @@ class Shipway:
                 assert check(body)
             return body
 
-        self.api.eventually(reported, timeout=timeout)
+        try:
+            self.api.eventually(reported, timeout=timeout)
+        except Exception:
+            self.api.assert_operator_never_denied()  # a refused request explains a report that never came
+            raise
         self.quiet()
+        self.api.assert_operator_never_denied()
         body = self.pipeline(name)
         assert body is not None
         return body
@@ -425,9 +448,17 @@ class Shipway:
         raise TimeoutError("the operator never went quiet")
 
     def writes(self, *, settle: float = 0.6) -> Counter[str]:
-        """The operator's write requests since the last reset, after ``settle`` s more showed no new one."""
+        """The operator's writes of state since the last reset, after ``settle`` s more showed no new one.
+        Events are reports about that state, counted apart (:meth:`events`)."""
         self.quiet(period=settle)
         return write_counts(self.api.operator_writes())
+
+    def events(self, pipeline: str) -> list[dict[str, Any]]:
+        """The Events (events.k8s.io/v1) about one Pipeline, oldest first."""
+        found = [e for e in self.api.list("events.k8s.io/v1", "events", namespace="default")
+                 if (e.get("regarding") or {}).get("name") == pipeline and (e.get("regarding") or {}).get(
+                     "kind") == "Pipeline"]
+        return sorted(found, key=lambda e: e.get("eventTime") or "")
 
     def reset(self) -> None:
         self.quiet(period=0.3)
@@ -440,13 +471,14 @@ def write_key(record: dict[str, Any]) -> str:
 
 
 def write_counts(records: Iterable[dict[str, Any]]) -> Counter[str]:
-    """Write requests by ``verb plural[/subresource]`` (`` (status)`` appended to failed ones).
+    """Write requests of state by ``verb plural[/subresource]`` (`` (status)`` appended to failed ones);
+    Events, reports about that state, are left out (see ``Shipway.events``).
 
     One pair is folded, should it occur: a ``default`` ServiceAccount create answered 409 and followed by a
     patch counts as the one create it stands for. (The operator now waits for the ServiceAccount controller's
     ``default`` and patches it, so the tests expect no such pair; an unmatched 409 still shows.)
     """
-    records = list(records)
+    records = [r for r in records if r["plural"] != "events"]
     counts: Counter[str] = Counter()
     pending: dict[str, int] = {}  # namespace -> conflicted creates of a ServiceAccount not yet followed by a patch
     for record in records:
@@ -505,3 +537,20 @@ def assert_no_canary(cluster: Cluster, *, outputs: Sequence[str] = (), creds: It
         assert needle not in events, "a secret value is in an Event"
         for text in texts:
             assert needle not in text, "a secret value is in the operator's output"
+
+
+def consent(pipelines: str, usage: str = "pull,push") -> dict[str, str]:
+    """The annotations by which a Secret outside a pipeline's namespaces lets ``pipelines`` use it for ``usage``
+    (without ``allowed-usage`` a consenting Secret grants pull only: see tests/core/test_isolation.py)."""
+    return {"shipway.dev/allowed-pipelines": pipelines, "shipway.dev/allowed-usage": usage}
+
+
+def assert_delivery_writes(writes: Counter[str], objects: dict[str, int], *, phases: int) -> None:
+    """The writes of a first delivery: exactly ``objects``, and a status written once when everything was in
+    place at the first pass, else once more for each phase whose ``default`` ServiceAccount (made by the
+    ServiceAccount controller a moment after its namespace) listed the pull secret later: Ready is False
+    until then, and never a status write that changes nothing."""
+    writes = Counter(writes)
+    status = writes.pop("patch pipelines/status", 0)
+    assert writes == objects
+    assert 1 <= status <= phases + 1, status

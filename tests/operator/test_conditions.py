@@ -12,10 +12,12 @@ from .helpers import (
     Effective,
     PhaseExpectation,
     Shipway,
+    assert_delivery_writes,
     assert_phase,
     assert_status,
     canary_password,
     condition,
+    consent,
     credential,
     pipeline,
     platform_entries,
@@ -37,11 +39,11 @@ def test_a_missing_source_secret_makes_the_pipeline_not_ready_until_it_appears(s
     expected = inheriting("miss")  # what can be delivered still is
     for exp in expected:
         assert_phase(shared.api, body, exp)
-    assert_status(body, expected, ready=("False", "SourceSecretMissing"), degraded=("True", "SourceSecretMissing"))
+    assert_status(body, expected, ready=("False", "SourceNotUsable"), degraded=("True", "SourceNotUsable"))
     assert "team-a/miss-registry" in condition(body, "Ready")["message"]
     shared.reset()
 
-    shared.apply_source(missing, annotations={"shipway.dev/allowed-pipelines": "miss"})
+    shared.apply_source(missing, annotations=consent("miss"))
     body = shared.settled("miss", check=lambda b: condition(b, "Ready")["status"] == "True")
     expected = inheriting("miss", Effective(missing.creds[0], "pipeline", missing))
     for exp in expected:
@@ -57,7 +59,7 @@ def test_a_source_relying_on_a_credential_helper_is_refused_as_an_invalid_docker
     shared.api.create({
         "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
         "metadata": {"name": "helper-registry", "namespace": "team-a", "labels": {"shipway.dev/credential": "true"},
-                     "annotations": {"shipway.dev/allowed-pipelines": "helper"}},
+                     "annotations": consent("helper")},
         "data": {".dockerconfigjson": base64.b64encode(json.dumps(payload).encode()).decode()},
     }, "secrets")
     shared.create_pipeline(pipeline("helper", credentials=[{"secretRef": {"namespace": "team-a",
@@ -77,7 +79,7 @@ def test_a_push_target_without_a_push_capable_credential_is_degraded_and_gets_no
     shared: Shipway,
 ) -> None:
     reader = team_source("team-a", "nopush-registry", key="ghcr.io/team-a", tag="nopush")
-    shared.apply_source(reader, annotations={"shipway.dev/allowed-pipelines": "nopush"})
+    shared.apply_source(reader, annotations=consent("nopush"))
     shared.reset()
     shared.create_pipeline(pipeline("nopush", credentials=[credential(reader, "pull")],
                                     push={"registry": "ghcr.io", "repositoryPrefix": "team-a/nopush"}))
@@ -85,16 +87,18 @@ def test_a_push_target_without_a_push_capable_credential_is_degraded_and_gets_no
     expected = inheriting("nopush", Effective(reader.creds[0], "pipeline", reader), push=None)
     for exp in expected:
         assert_phase(shared.api, body, exp)
-    assert_status(body, expected, degraded=("True", "PushCredentialMissing"))
+    # A push target without a push credential cannot have its push Secret: not Ready, and says why.
+    assert_status(body, expected, ready=("False", "PushCredentialMissing"),
+                  degraded=("True", "PushCredentialMissing"))
     assert "ghcr.io/team-a/nopush" in condition(body, "Degraded")["message"]
     assert all("pushSecret" not in p for p in body["status"]["phases"])
-    assert shared.writes() == {"create namespaces": 2, "create secrets": 2, "patch serviceaccounts": 2,
-                               "patch pipelines/status": 1}
+    assert_delivery_writes(shared.writes(), {"create namespaces": 2, "create secrets": 2,
+                                             "patch serviceaccounts": 2}, phases=2)
 
 
 def test_a_secret_outside_the_pipeline_is_used_only_with_the_consent_annotation_naming_it(shared: Shipway) -> None:
     foreign = team_source("team-b", "cons-registry", key="ghcr.io/team-b", username="team-b-bot", tag="cons")
-    shared.apply_source(foreign, annotations={"shipway.dev/allowed-pipelines": "someone-else"})
+    shared.apply_source(foreign, annotations=consent("someone-else"))
     shared.create_pipeline(pipeline("cons", credentials=[credential(foreign)]))
     body = shared.settled("cons")
     expected = inheriting("cons")
@@ -103,12 +107,12 @@ def test_a_secret_outside_the_pipeline_is_used_only_with_the_consent_annotation_
         pull = shared.api.get("v1", "secrets", "shipway-pull", namespace=exp.namespace)
         assert pull is not None
         assert "ghcr.io/team-b" not in usernames(pull)
-    assert_status(body, expected, ready=("False", "ConsentMissing"), degraded=("True", "ConsentMissing"))
+    assert_status(body, expected, ready=("False", "SourceNotUsable"), degraded=("True", "SourceNotUsable"))
     assert "team-b/cons-registry" in condition(body, "Ready")["message"]
     shared.reset()
 
     shared.api.patch("v1", "secrets", "cons-registry",
-                     {"metadata": {"annotations": {"shipway.dev/allowed-pipelines": "someone-else, cons"}}},
+                     {"metadata": {"annotations": consent("someone-else, cons")}},
                      namespace="team-b")
     body = shared.settled("cons", check=lambda b: condition(b, "Ready")["status"] == "True")
     expected = inheriting("cons", Effective(foreign.creds[0], "pipeline", foreign))

@@ -17,6 +17,7 @@ from .helpers import (
     assert_no_canary,
     canary_password,
     condition,
+    consent,
     credential,
     pipeline,
     team_source,
@@ -31,7 +32,7 @@ def raw_source(shipway: Shipway, name: str, payload: object, *, type_: str = "ku
     shipway.api.create({
         "apiVersion": "v1", "kind": "Secret", "type": type_,
         "metadata": {"name": name, "namespace": "team-a", "labels": {"shipway.dev/credential": "true"},
-                     "annotations": {"shipway.dev/allowed-pipelines": "*"}},
+                     "annotations": consent("*")},
         "data": {key: base64.b64encode(data.encode()).decode()},
     }, "secrets")
     return {"namespace": "team-a", "name": name}
@@ -56,7 +57,7 @@ def test_a_canary_password_never_appears_in_status_events_or_operator_output(shi
                    type_="kubernetes.io/dockercfg", key=".dockercfg"),
     ]
     good = team_source("team-a", "good", key="quay.io", username="good-bot", tag="good")
-    shipway.apply_source(good, annotations={"shipway.dev/allowed-pipelines": "*"})
+    shipway.apply_source(good, annotations=consent("*"))
     for index, ref in enumerate(refs):
         shipway.create_pipeline(pipeline(f"leak-{index}", phases=["stage"], credentials=[
             {"secretRef": ref}, credential(good, "pull", "push")]))
@@ -66,15 +67,15 @@ def test_a_canary_password_never_appears_in_status_events_or_operator_output(shi
     for index in range(len(refs)):
         body = shipway.settled(f"leak-{index}")
         assert condition(body, "Ready")["reason"] == "InvalidDockerConfig", (refs[index], condition(body, "Ready"))
-    consent = shipway.settled("leak-consent", check=lambda b: condition(b, "Ready")["reason"] == "ConsentMissing")
-    assert condition(consent, "Ready")["status"] == "False"
+    refused = shipway.settled("leak-consent", check=lambda b: condition(b, "Ready")["reason"] == "SourceNotUsable")
+    assert condition(refused, "Ready")["status"] == "False"
 
     # Rotations of the platform credential and of a good source, while pipelines use them.
     rotated = PLATFORM.with_creds(PLATFORM_REGISTRY.rotated(canary_password("rotated")),
                                   PLATFORM_HUB.rotated(canary_password("hub-rotated")))
     shipway.apply_source(rotated)
     shipway.apply_source(good.with_creds(good.creds[0].rotated(canary_password("good-rotated"))),
-                         annotations={"shipway.dev/allowed-pipelines": "*"})
+                         annotations=consent("*"))
     shipway.quiet(period=1.0)
 
     assert "reconciled" in verbose.output.text  # the output is really being read

@@ -14,6 +14,7 @@ from .helpers import (
     assert_phase,
     assert_status,
     canary_password,
+    consent,
     credential,
     pipeline,
     team_source,
@@ -38,7 +39,7 @@ def fingerprints(body: dict) -> list[str]:
 
 def test_rotating_the_platform_password_updates_every_inheriting_pipeline_and_no_other(shipway: Shipway) -> None:
     own = team_source("team-c", "own-registry", key="ghcr.io", username="team-c-bot", tag="team-c")
-    shipway.apply_source(own, annotations={"shipway.dev/allowed-pipelines": "rot-c"})
+    shipway.apply_source(own, annotations=consent("rot-c"))
     shipway.create_pipeline(pipeline("rot-a"))
     shipway.create_pipeline(pipeline("rot-b"))
     shipway.create_pipeline(pipeline("rot-c", inherit=False, credentials=[credential(own, "pull", "push")],
@@ -95,8 +96,8 @@ def test_rotating_the_platform_password_updates_every_inheriting_pipeline_and_no
 def test_a_change_to_a_source_used_by_one_pipeline_writes_nothing_for_another(shipway: Shipway) -> None:
     source_a = team_source("team-a", "registry-a", key="ghcr.io/team-a", username="team-a-bot", tag="a")
     source_b = team_source("team-b", "registry-b", key="ghcr.io/team-b", username="team-b-bot", tag="b")
-    shipway.apply_source(source_a, annotations={"shipway.dev/allowed-pipelines": "ev-a"})
-    shipway.apply_source(source_b, annotations={"shipway.dev/allowed-pipelines": "ev-b"})
+    shipway.apply_source(source_a, annotations=consent("ev-a"))
+    shipway.apply_source(source_b, annotations=consent("ev-b"))
     shipway.create_pipeline(pipeline("ev-a", credentials=[credential(source_a)]))
     shipway.create_pipeline(pipeline("ev-b", credentials=[credential(source_b)]))
     before_a, before_b = shipway.settled("ev-a"), shipway.settled("ev-b")
@@ -108,7 +109,7 @@ def test_a_change_to_a_source_used_by_one_pipeline_writes_nothing_for_another(sh
     assert shipway.writes() == {}
 
     rotated = source_a.with_creds(source_a.creds[0].rotated(canary_password("a-rotated")))
-    shipway.apply_source(rotated, annotations={"shipway.dev/allowed-pipelines": "ev-a"})
+    shipway.apply_source(rotated, annotations=consent("ev-a"))
     after_a = shipway.settled("ev-a", check=lambda b: b["status"] != before_a["status"])
     for p in PHASES:
         exp = inheriting("ev-a", PLATFORM.creds, Effective(rotated.creds[0], "pipeline", rotated))[PHASES.index(p)]

@@ -1,6 +1,6 @@
 """Zero copies: a phase whose only pull source already lives in its namespace gets a reference, not a copy;
-a namespace Shipway did not create is used as it is and outlives the pipeline; the ``default``
-ServiceAccount's entries that others put there are kept, in their order.
+a namespace Shipway did not create (and a platform admin adopted for the pipeline) is used as it is and
+outlives the pipeline; the ``default`` ServiceAccount's entries that others put there are kept, in their order.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from .helpers import (
     Effective,
     PhaseExpectation,
     Shipway,
+    assert_delivery_writes,
     assert_phase,
     assert_status,
+    consent,
     credential,
     everything_labelled,
     phase,
@@ -35,13 +37,14 @@ def test_a_phase_whose_only_source_lives_in_its_own_foreign_namespace_references
 ) -> None:
     # Someone else's namespace, with a credential of its own and a default ServiceAccount that already lists one.
     shipway.ensure_namespace("zc-stage")
+    shipway.adopt("zc-stage", "zc")  # a namespace Shipway did not create: only by a platform admin's adoption
     shipway.api.eventually(lambda: shipway.api.get("v1", "serviceaccounts", "default", namespace="zc-stage"))
     shipway.api.patch("v1", "serviceaccounts", "default", {"imagePullSecrets": [{"name": "other"}]},
                       namespace="zc-stage")
     own = team_source("zc-stage", "own-registry", key="ghcr.io/team-a", username="zc-reader", tag="zc")
     shipway.apply_source(own)
     pusher = team_source("team-a", "zc-push", key="ghcr.io/team-a", username="zc-pusher", tag="zc-push")
-    shipway.apply_source(pusher, annotations={"shipway.dev/allowed-pipelines": "zc"})
+    shipway.apply_source(pusher, annotations=consent("zc"))
     shipway.reset()
 
     shipway.create_pipeline(pipeline("zc", inherit=False, push=ZC_PUSH,
@@ -64,21 +67,21 @@ def test_a_phase_whose_only_source_lives_in_its_own_foreign_namespace_references
     assert source is not None
     assert "ownerReferences" not in source["metadata"]
     assert source["metadata"]["labels"] == {"shipway.dev/credential": "true"}
-    assert shipway.writes() == {
+    assert_delivery_writes(shipway.writes(), {
         # zc-stage is someone else's: its default ServiceAccount in the cache shows it exists, so no create.
         "create namespaces": 1,
         "create secrets": 3,  # shipway-push in both namespaces, shipway-pull in zc-production only
         "create serviceaccounts": 2,  # shipway-builder in both
         "patch serviceaccounts": 2,  # default in zc-production (the controller's) and in zc-stage: appended
-        "create roles": 2, "create rolebindings": 2, "patch pipelines/status": 1,
-    }
+        "create roles": 2, "create rolebindings": 2,
+    }, phases=2)
 
     # Another party appends after Shipway's entry; a second pull source then needs a copy in zc-stage too.
     shipway.api.patch("v1", "serviceaccounts", "default", [{"op": "add", "path": "/imagePullSecrets/-",
                                                             "value": {"name": "later"}}],
                       namespace="zc-stage", content_type="application/json-patch+json")
     extra = team_source("team-a", "zc-extra", key="quay.io", username="zc-quay", tag="zc-quay")
-    shipway.apply_source(extra, annotations={"shipway.dev/allowed-pipelines": "zc"})
+    shipway.apply_source(extra, annotations=consent("zc"))
     shipway.reset()
     shipway.patch_pipeline("zc", {"spec": {"phases": [phase("stage", credential(extra), namespace=None),
                                                       phase("production")]}})
@@ -102,6 +105,7 @@ def test_a_namespace_shipway_did_not_create_outlives_the_pipeline_and_keeps_the_
     shipway: Shipway,
 ) -> None:
     shipway.ensure_namespace("keep-stage")
+    shipway.adopt("keep-stage", "keep")  # a namespace Shipway did not create: only by a platform admin's adoption
     shipway.api.eventually(lambda: shipway.api.get("v1", "serviceaccounts", "default", namespace="keep-stage"))
     shipway.api.patch("v1", "serviceaccounts", "default", {"imagePullSecrets": [{"name": "other"}]},
                       namespace="keep-stage")
@@ -115,7 +119,8 @@ def test_a_namespace_shipway_did_not_create_outlives_the_pipeline_and_keeps_the_
                              other_secrets={"own-registry"})
     assert_phase(shipway.api, body, stage)
     # A push target without a push credential: reported, and no push objects.
-    assert_status(body, [stage], degraded=("True", "PushCredentialMissing"))
+    assert_status(body, [stage], ready=("False", "PushCredentialMissing"),
+                  degraded=("True", "PushCredentialMissing"))
     shipway.reset()
 
     shipway.api.delete("shipway.dev/v1alpha1", "pipelines", "keep")
@@ -137,6 +142,7 @@ def test_a_namespace_shipway_did_not_create_outlives_the_pipeline_and_keeps_the_
 
 def test_a_restarted_operator_knows_a_foreign_namespace_from_its_cache_and_writes_nothing(shipway: Shipway) -> None:
     shipway.ensure_namespace("again-stage")
+    shipway.adopt("again-stage", "again")  # a namespace Shipway did not create: only by a platform admin's adoption
     own = team_source("again-stage", "own-registry", key="ghcr.io/team-a", username="again-reader", tag="again")
     shipway.apply_source(own)
     shipway.create_pipeline(pipeline("again", phases=["stage"], inherit=False, credentials=[credential(own)]))

@@ -1,14 +1,26 @@
-"""A cluster for integration tests: the emulator and the operator, each in its own process, over HTTP.
+"""A cluster for integration tests: the emulator and the operator, each in its own process, over HTTPS.
 
-The tests talk to the emulator as any client would (``Api``, plain httpx with its own User-Agent), read
-the emulator's request ledger to count what the operator did, and can SIGKILL and restart the operator.
+The emulator runs with a users file (``--users``): every request is authenticated by its bearer token and
+authorized by the RBAC objects stored in the emulator, as a real API server does. The tests talk to it as
+the admin (``system:masters``: allowed everything, like ``kubectl`` of a cluster admin), with the admin's
+token and the emulator's CA taken from the kubeconfig the emulator writes. Before anything else, the harness
+installs the CRDs and exactly the RBAC objects Shipway ships (``shipway_rbac()``: ServiceAccounts,
+ClusterRoles, Roles and their bindings); the operator then runs with a kubeconfig of its own that carries
+its ServiceAccount's token, so it can do exactly what the shipped roles allow and nothing more.
+
+The tests read the emulator's request ledger to count what the operator did (by its User-Agents), and can
+SIGKILL and restart the operator. A request of the operator that the emulator refused (401 or 403: a right
+the shipped roles lack) fails the test: :meth:`Api.assert_operator_never_denied` runs when the cluster is
+torn down, and the ledger's refusals are kept across :meth:`Api.reset_ledger`.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -22,11 +34,26 @@ import httpx
 import yaml
 
 from shipway.core.crds import custom_resource_definitions
+from shipway.core.manifests import rbac
+from shipway.core.manifests.admission import operator_fence
+from shipway.sandbox.emulator import kubeconfig as kubeconfigs
+from shipway.sandbox.emulator import users as emulator_users
 
 # The operator's own client identifies as shipway-operator/VERSION; kopf's watches inside it as kopf/VERSION.
 OPERATOR_AGENTS = ("shipway-operator/", "kopf/")
 TEST_AGENT = "shipway-tests"
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
+DENIED = frozenset({401, 403})  # unauthenticated, forbidden: what the operator must never be answered
+
+# The usernames of the ServiceAccounts the install ships, as their tokens authenticate them.
+OPERATOR_USER = rbac.service_account_user(rbac.OPERATOR)
+API_USER = rbac.service_account_user(rbac.API)
+# Where the shipped RBAC objects live: these must exist before it is installed.
+RBAC_NAMESPACES = (rbac.SYSTEM_NAMESPACE, "default")
+_RBAC_PLURALS = {"ValidatingAdmissionPolicy": "validatingadmissionpolicies",
+                 "ValidatingAdmissionPolicyBinding": "validatingadmissionpolicybindings",
+                 "ServiceAccount": "serviceaccounts", "ClusterRole": "clusterroles",
+                 "ClusterRoleBinding": "clusterrolebindings", "Role": "roles", "RoleBinding": "rolebindings"}
 
 
 def _free_port() -> int:
@@ -67,15 +94,72 @@ class OutputReader:
         raise TimeoutError(f"{needle!r} not seen in:\n{self.text[-3000:]}")
 
 
+def describe_request(record: dict[str, Any]) -> str:
+    """A ledger record as ``verb group/resource[/subresource] in namespace NS -> status (METHOD path)``."""
+    resource = "/".join(part for part in (record["group"], record["plural"], record["subresource"]) if part)
+    where = f"in namespace {record['namespace']}" if record["namespace"] else "cluster-wide"
+    return (f"{record['verb'] or record['method']} {resource or record['path']} {where} -> {record['status']} "
+            f"({record['method']} {record['path']}, {record['user_agent']})")
+
+
+def right_of(record: dict[str, Any]) -> tuple[str, str, str]:
+    """The RBAC right a request needed: (verb, API group, resource[/subresource])."""
+    resource = record["plural"] + (f"/{record['subresource']}" if record["subresource"] else "")
+    return record["verb"], record["group"] or "", resource
+
+
 @dataclass
-class Api:
-    """A minimal Kubernetes client for tests (not the product's), over real HTTP."""
+class Connection:
+    """Where the emulator is and who talks to it: server URL, the CA of its certificate, a bearer token."""
 
     url: str
+    ca_pem: bytes | None = None
+    token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path) -> Connection:
+        config = yaml.safe_load(path.read_text())
+        server = config["clusters"][0]["cluster"]
+        ca = server.get("certificate-authority-data")
+        return cls(url=server["server"], ca_pem=base64.b64decode(ca) if ca else None,
+                   token=config["users"][0]["user"].get("token"))
+
+    def verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cadata=self.ca_pem.decode()) if self.ca_pem else True
+
+    def as_user(self, token: str) -> Connection:
+        return Connection(url=self.url, ca_pem=self.ca_pem, token=token)
+
+    def write_kubeconfig(self, path: Path) -> Path:
+        assert self.token is not None
+        return kubeconfigs.write(path, self.url, token=self.token, ca_pem=self.ca_pem)
+
+
+@dataclass
+class Api:
+    """A minimal Kubernetes client for tests (not the product's), over real HTTP(S), as the admin.
+
+    It also keeps what :meth:`reset_ledger` would otherwise forget: the operator's refused requests (any is a
+    failure) and the rights the operator used (see :meth:`operator_rights`).
+    """
+
+    url: str
+    token: str | None = field(default=None, repr=False)
+    ca_pem: bytes | None = field(default=None, repr=False)
     client: httpx.Client = field(init=False)
+    denied: list[dict[str, Any]] = field(init=False, default_factory=list)
+    used: set[tuple[str, str, str]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
-        self.client = httpx.Client(base_url=self.url, headers={"User-Agent": TEST_AGENT}, timeout=10)
+        headers = {"User-Agent": TEST_AGENT}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        verify = Connection(self.url, self.ca_pem).verify()
+        self.client = httpx.Client(base_url=self.url, headers=headers, verify=verify, timeout=10)
+
+    @classmethod
+    def connect(cls, connection: Connection) -> Api:
+        return cls(connection.url, token=connection.token, ca_pem=connection.ca_pem)
 
     @staticmethod
     def path(api_version: str, plural: str, *, namespace: str | None = None, name: str | None = None) -> str:
@@ -119,10 +203,44 @@ class Api:
             response.raise_for_status()
 
     def ledger(self) -> list[dict[str, Any]]:
-        return list(self.client.get("/_emulator/requests").json()["requests"])
+        response = self.client.get("/_emulator/requests")
+        response.raise_for_status()
+        return list(response.json()["requests"])
 
     def reset_ledger(self) -> None:
+        self._remember(self.ledger())
         self.client.post("/_emulator/requests/reset").raise_for_status()
+
+    def _remember(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            if not record["user_agent"].startswith(OPERATOR_AGENTS):
+                continue
+            if record["status"] in DENIED:
+                self.denied.append(record)
+            elif record["verb"] is not None:
+                self.used.add(right_of(record))
+
+    def operator_denials(self) -> list[dict[str, Any]]:
+        """The operator's requests refused with 401 or 403, since the emulator started."""
+        now = [r for r in self.ledger() if r["user_agent"].startswith(OPERATOR_AGENTS) and r["status"] in DENIED]
+        return [*self.denied, *now]
+
+    def assert_operator_never_denied(self) -> None:
+        """Fail, naming each verb and resource, if the emulator ever refused a request of the operator: the
+        operator runs with its ServiceAccount under the shipped RBAC, so a refusal is a right they lack."""
+        denials = self.operator_denials()
+        if denials:
+            distinct = list(dict.fromkeys(describe_request(r) for r in denials))
+            raise AssertionError(
+                f"the operator was refused {len(denials)} request(s) under the shipped RBAC "
+                f"(shipway.core.manifests.rbac.OPERATOR_RULES lacks a right, or the operator asks for one it "
+                f"should not):\n  " + "\n  ".join(distinct))
+
+    def operator_rights(self) -> set[tuple[str, str, str]]:
+        """Every (verb, API group, resource) the operator was granted a request for, since the emulator started."""
+        now = {right_of(r) for r in self.ledger() if r["user_agent"].startswith(OPERATOR_AGENTS)
+               and r["verb"] is not None and r["status"] not in DENIED}
+        return self.used | now
 
     def operator_requests(self, *, verbs: frozenset[str] | None = None) -> list[dict[str, Any]]:
         return [r for r in self.ledger() if r["user_agent"].startswith(OPERATOR_AGENTS)
@@ -149,17 +267,35 @@ class Api:
 
 
 class EmulatorProcess:
+    """The emulator with authentication and RBAC on: a users file (the admin, the sandbox's team users and
+    Shipway's ServiceAccounts, fresh tokens) in ``workdir``, served over HTTPS with a CA of its own."""
+
     def __init__(self, workdir: Path) -> None:
         self.port = _free_port()
-        self.kubeconfig = workdir / "kubeconfig"
+        self.kubeconfig = workdir / "kubeconfig"  # the admin's, written by the emulator
+        self.users_file = emulator_users.write(
+            workdir / "users.yaml", emulator_users.generate(service_accounts=[OPERATOR_USER, API_USER]))
+        self.users = emulator_users.load(self.users_file)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shipway.sandbox.emulator", "--port", str(self.port),
-             "--kubeconfig", str(self.kubeconfig)],
+             "--kubeconfig", str(self.kubeconfig), "--users", str(self.users_file)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         self.output = OutputReader(self.process.stdout)
-        self.output.wait_for("emulator listening")
-        self.url = f"http://127.0.0.1:{self.port}"
+        try:
+            self.output.wait_for("emulator listening")
+        except TimeoutError:
+            self.stop()
+            raise
+        self.admin = Connection.from_kubeconfig(self.kubeconfig)
+        self.url = self.admin.url
+
+    def connection(self, username: str) -> Connection:
+        """The server and CA of the admin's kubeconfig, with the token of ``username`` (of the users file)."""
+        return self.admin.as_user(self.users.by_name(username).token)
+
+    def write_kubeconfig(self, path: Path, username: str) -> Path:
+        return self.connection(username).write_kubeconfig(path)
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -208,6 +344,16 @@ def install_crds(api: Api) -> None:
         api.create(crd, "customresourcedefinitions")
 
 
+def install_rbac(api: Api) -> None:
+    """Exactly what ``shipway_rbac()`` and ``operator_fence()`` return (the namespaces they live in first), as
+    the admin: the operator's rights, and the admission policy that fences its writes to labelled objects."""
+    for name in RBAC_NAMESPACES:
+        if api.get("v1", "namespaces", name) is None:
+            api.create(namespace(name), "namespaces")
+    for obj in [*rbac.shipway_rbac(), *operator_fence()]:
+        api.create(obj, _RBAC_PLURALS[obj["kind"]])
+
+
 def namespace(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
 
@@ -226,9 +372,13 @@ def docker_secret(namespace: str, name: str, auths: dict[str, tuple[str, str]], 
 
 @dataclass
 class Cluster:
+    """``api``: the tests' client, as the admin; ``kubeconfig``: the operator's (its ServiceAccount's token),
+    for any operator process a test starts; ``admin_kubeconfig``: the admin's."""
+
     emulator: EmulatorProcess
     api: Api
     kubeconfig: Path
+    admin_kubeconfig: Path
     operator: OperatorProcess | None = None
 
     def start_operator(self, **options: Any) -> OperatorProcess:
@@ -237,16 +387,47 @@ class Cluster:
         return self.operator
 
 
+RIGHTS_REPORT = "SHIPWAY_TEST_OPERATOR_RIGHTS"  # a file: each cluster appends the rights the operator used
+
+
+def _report_rights(api: Api) -> None:
+    """With ``$SHIPWAY_TEST_OPERATOR_RIGHTS`` set, append the (verb, group, resource) the operator was granted
+    and those it was refused, one JSON line per cluster: to compare with the shipped rules (unused rights)."""
+    target = os.environ.get(RIGHTS_REPORT)
+    if not target:
+        return
+    line = {"used": sorted(api.operator_rights()), "denied": sorted({right_of(r) for r in api.operator_denials()})}
+    with open(target, "a") as handle:
+        handle.write(json.dumps(line) + "\n")
+
+
 def start_cluster(workdir: Path) -> Iterator[Cluster]:
-    """A generator for a pytest fixture: the emulator with the CRDs installed; start the operator yourself."""
+    """A generator for a pytest fixture: the emulator with the CRDs and Shipway's RBAC installed (and so the
+    namespaces shipway-system and default); start the operator yourself.
+
+    At teardown, once the operator is stopped, it fails if the operator was ever refused a request.
+    """
     emulator = EmulatorProcess(workdir)
-    api = Api(emulator.url)
-    cluster = Cluster(emulator=emulator, api=api, kubeconfig=emulator.kubeconfig)
+    api = Api.connect(emulator.admin)
+    cluster = Cluster(emulator=emulator, api=api, admin_kubeconfig=emulator.kubeconfig,
+                      kubeconfig=emulator.write_kubeconfig(workdir / "operator.kubeconfig", OPERATOR_USER))
+    failed = False
     try:
         install_crds(api)
+        install_rbac(api)
         yield cluster
+    except GeneratorExit:  # closed by the fixture: a normal end
+        raise
+    except BaseException:
+        failed = True
+        raise
     finally:
-        if cluster.operator is not None:
-            cluster.operator.stop()
-        api.client.close()
-        emulator.stop()
+        try:
+            if cluster.operator is not None:
+                cluster.operator.stop()
+            if not failed:
+                _report_rights(api)
+                api.assert_operator_never_denied()
+        finally:
+            api.client.close()
+            emulator.stop()

@@ -30,7 +30,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServe
 def cluster(tmp_path_factory: pytest.TempPathFactory, registry: RegistryServer) -> Iterator[Cluster]:
     for running in start_cluster(tmp_path_factory.mktemp("cluster")):
         api = running.api
-        api.create(namespace("shipway-system"), "namespaces")
+        assert api.get("v1", "namespaces", "shipway-system") is not None  # made by the harness, with the RBAC
         # The platform credential names a registry that cannot be reached from here.
         api.create(docker_secret("shipway-system", "default-registry",
                                  {"registry.invalid": ("platform-bot", CANARY + "-platform")}), "secrets")
@@ -58,7 +58,8 @@ def _pipeline(name: str, secret: str) -> dict[str, Any]:
 
 
 def _consenting(secret: dict[str, Any], pipeline: str) -> dict[str, Any]:
-    secret["metadata"]["annotations"] = {"shipway.dev/allowed-pipelines": pipeline}
+    secret["metadata"]["annotations"] = {"shipway.dev/allowed-pipelines": pipeline,
+                                         "shipway.dev/allowed-usage": "pull,push"}
     return secret
 
 

@@ -12,6 +12,7 @@ from shipway.adapters.kube.client import KubeClient
 from shipway.adapters.registry import RegistryClient
 from shipway.api import errors
 from shipway.api.access import AccessControl
+from shipway.api.fairness import ConcurrencyBound, Fairness, RateBound
 from shipway.api.limits import BodyLimit
 from shipway.api.metrics import ApiMetrics
 from shipway.api.routers import credentials, effective, health, pipelines, platform
@@ -20,17 +21,24 @@ from shipway.api.state import AppState
 
 
 def create_app(*, settings: ApiSettings, kube: KubeClient,
-               registry_client: Callable[[frozenset[str]], RegistryClient] | None = None) -> FastAPI:
-    def default_registry_client(insecure: frozenset[str]) -> RegistryClient:
+               registry_client: Callable[[frozenset[str], frozenset[str]], RegistryClient] | None = None) -> FastAPI:
+    def default_registry_client(insecure: frozenset[str], trusted_realms: frozenset[str]) -> RegistryClient:
         return RegistryClient(ca_file=Path(settings.ca_file) if settings.ca_file else None,
-                              insecure_registries=insecure, timeout=settings.registry_timeout)
+                              insecure_registries=insecure, trusted_realms=trusted_realms,
+                              timeout=settings.registry_timeout)
 
     app = FastAPI(title="Shipway API", version=__version__,
                   description="Pipelines and their layered registry credentials. Credential values are "
                               "write-only; Kubernetes RBAC decides who may do what.")
     app.state.shipway = AppState(settings=settings, kube=kube,
                                  access=AccessControl(client=kube, ttl=settings.token_cache_seconds),
-                                 registry_client=registry_client or default_registry_client)
+                                 registry_client=registry_client or default_registry_client,
+                                 fairness=Fairness(
+                                     reads=ConcurrencyBound(limit=settings.reads_per_caller,
+                                                            what="effective/explain/verify requests"),
+                                     verifies=RateBound(burst=settings.verify_burst,
+                                                        per_minute=settings.verifies_per_minute,
+                                                        what="verifications")))
     app.state.metrics = ApiMetrics()
     app.middleware("http")(app.state.metrics.middleware)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -1,30 +1,40 @@
 """Credential changes per layer: set by value, reference an existing Secret, remove.
 
-The reference check stops the confused deputy: referencing a Secret requires that the CALLER may ``get``
-it (a SubjectAccessReview), and a Secret outside the pipeline's own phase namespaces also needs the consent
-annotation naming the pipeline. Denials are 403 and write nothing. Values are write-only.
+Every edit is admitted by :mod:`shipway.api.policy` before it is written, with the caller as requester: the
+same checks the admission webhook runs for ``kubectl`` (the caller may read the Secret; the Secret consents
+to the pipeline and grants the usage; registries within the platform's policy). Denials are 403 and write
+nothing. Values are write-only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from shipway.adapters.kube import resources as kinds
 from shipway.adapters.kube.reviews import Access, UserInfo
-from shipway.api import repository
+from shipway.api import managed, repository
+from shipway.api.policy import Reviewer, pipeline_refusals, platform_refusals, raise_refusals
 from shipway.api.schemas import CredentialChange, CredentialReference, CredentialSet
 from shipway.api.state import AppState
 from shipway.core import names
-from shipway.core.consent import consent_problem
 from shipway.core.dockerconfig import AuthEntry, parse_docker_config
-from shipway.core.documents import docker_config_of_secret
-from shipway.core.editing import is_managed, managed_secret, managed_secret_name, with_credential, without_credential
-from shipway.core.errors import Forbidden, InvalidInput, NotFound
+from shipway.core.documents import docker_config_of_secret, stored_model, validate_model
+from shipway.core.editing import (
+    managed_secret,
+    managed_secret_name,
+    managed_version,
+    of_stem,
+    with_credential,
+    with_managed,
+)
+from shipway.core.errors import Conflict, InvalidInput, NotFound
 from shipway.core.fingerprints import entry_fingerprint
-from shipway.core.layers import Layer
+from shipway.core.isolation import SecretView, managed_owner, registry_refusal, system_namespace_of
+from shipway.core.layers import Layer, host_port
 from shipway.core.registry_keys import validate_key
-from shipway.core.resources import CredentialRef, PlatformSpec, SecretRef, phase_namespace
+from shipway.core.resources import CredentialRef, Pipeline, Platform, SecretRef, phase_namespace
 from shipway.core.secrets import Secret
 
 MAX_LAYER_CREDENTIALS = 64  # as the CRD schema says (maxItems)
@@ -60,22 +70,13 @@ def entry_of(body: CredentialSet) -> AuthEntry:
                      password=Secret(body.password.get_secret_value()))
 
 
-def check_allowed_registry(platform: PlatformSpec | None, registry: str, *, field: str) -> None:
-    allowed = platform.registry.allowed_registries if platform else None
-    if allowed is None:
-        return
-    host = validate_key(registry, field=field)
-    host_port = host.host + (f":{host.port}" if host.port else "")
-    if host_port not in allowed:
-        raise InvalidInput(f"registry {host_port} is not in the platform's allowed registries", field=field)
-
-
 class LayerEditor:
     """Reads and rewrites one layer's ``credentials`` list in its custom resource."""
 
-    def __init__(self, state: AppState, address: LayerAddress) -> None:
+    def __init__(self, state: AppState, address: LayerAddress, *, user: UserInfo) -> None:
         self.state = state
         self.address = address
+        self.user = user
 
     def _kind(self) -> kinds.Kind:
         return kinds.PLATFORM if self.address.layer is Layer.PLATFORM else kinds.PIPELINE
@@ -106,13 +107,13 @@ class LayerEditor:
             spec["registry"] = {**(spec.get("registry") or {}), "credentials": raw}
         return spec
 
-    async def check_room(self, ref: SecretRef) -> None:
-        """Refuse, before anything is written, a credential the layer has no room for."""
+    async def check_room(self, replaces: Callable[[SecretRef], bool]) -> None:
+        """Refuse, before anything is written, a credential the layer has no room for (one that ``replaces``
+        a credential already there always has room)."""
         body = await self.state.kube.get(self._kind(), self._name())
-        current = self.layer_of(body.get("spec") or {}, self.address)
-        refs = {(c.get("secretRef") or {}).get("namespace", "") + "/" + (c.get("secretRef") or {}).get("name", "")
-                for c in current}
-        if len(current) >= MAX_LAYER_CREDENTIALS and str(ref) not in refs:
+        current = [CredentialRef.model_validate(c).secret_ref for c in self.layer_of(body.get("spec") or {},
+                                                                                      self.address)]
+        if len(current) >= MAX_LAYER_CREDENTIALS and not any(replaces(ref) for ref in current):
             raise InvalidInput(f"the {self.address.layer.value} layer already holds {MAX_LAYER_CREDENTIALS} "
                                "credentials, the most it may; remove one first", field="registry")
 
@@ -120,9 +121,31 @@ class LayerEditor:
         async def apply(body: dict[str, Any]) -> dict[str, Any]:
             spec = body.get("spec") or {}
             current = [CredentialRef.model_validate(c) for c in self.layer_of(spec, self.address)]
-            return self._with_layer(spec, change(current))
+            edited = self._with_layer(spec, change(current))
+            await self._admit(body, edited)
+            return edited
 
         return await repository.update_spec(self.state.kube, self._kind(), self._name(), apply)
+
+    async def _admit(self, body: dict[str, Any], spec: dict[str, Any]) -> None:
+        """The admission webhook's checks, with the caller as requester, before anything is written."""
+        reviewer = Reviewer(kube=self.state.kube, access=self.state.access)
+        where = f"{self._kind().kind} {self._name()}"
+        if self.address.layer is Layer.PLATFORM:
+            old_platform = stored_model(Platform, body, where=where)
+            new_platform = validate_model(Platform, {**body, "spec": spec}, where="body")
+            raise_refusals(await platform_refusals(reviewer, requester=self.user, platform=new_platform,
+                                                   old=old_platform), field=_body_field)
+            return
+        old = stored_model(Pipeline, body, where=where)
+        new = validate_model(Pipeline, {"metadata": body["metadata"], "spec": spec}, where="body")
+        raise_refusals(await pipeline_refusals(reviewer, requester=self.user, pipeline=new, old=old),
+                       field=_body_field)
+
+
+def _body_field(spec_field: str) -> str:
+    """A credential endpoint's body names one credential: a refusal of its Secret is about ``secretRef``."""
+    return "secretRef" if spec_field.endswith(".secretRef") else spec_field
 
 
 async def _owner_and_namespaces(state: AppState, address: LayerAddress) -> tuple[dict[str, Any] | None, set[str]]:
@@ -153,30 +176,45 @@ async def set_credential(state: AppState, user: UserInfo, address: LayerAddress,
     await state.access.require(user, address.access("update"))
     entry = entry_of(body)
     platform, _ = await repository.get_platform(state.kube)
-    check_allowed_registry(platform.spec if platform else None, body.registry, field="registry")
+    platform_spec = platform.spec if platform else None
+    refusal = registry_refusal(host_port(entry), platform=platform_spec, field="registry")
+    raise_refusals([refusal] if refusal else [])
     owner, _ = await _owner_and_namespaces(state, address)
-    namespace = platform.spec.system_namespace if platform else state.settings.system_namespace
-    ref = SecretRef(namespace=namespace, name=managed_secret_name(
-        layer=address.layer, registry=entry.registry.text, pipeline=address.pipeline, phase=address.phase))
-    credential = CredentialRef(secret_ref=ref, usage=body.usage)
-    editor = LayerEditor(state, address)
-    await editor.check_room(ref)
-    old_fingerprint = None
-    try:
-        existing = await state.kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
-        old_fingerprint = next((entry_fingerprint(e) for e in docker_config_of_secret(
-            existing, where=str(ref)).entries), None)
-        exists = True
-    except (NotFound, InvalidInput):
-        exists = False
-    secret = managed_secret(ref=ref, entry=entry, layer=address.layer, pipeline=address.pipeline, owner=owner)
-    if exists:
-        await state.kube.patch(kinds.SECRET, ref.name, {"metadata": secret["metadata"], "data": secret["data"]},
-                               namespace=ref.namespace)
-    else:
-        await state.kube.create(kinds.SECRET, secret)
-    edited = await editor.edit(lambda current: with_credential(current, credential))
+    namespace = system_namespace_of(platform_spec, state.settings.system_namespace)
+    stem = managed_secret_name(layer=address.layer, registry=entry.registry.text, pipeline=address.pipeline,
+                               phase=address.phase)
     new_fingerprint = entry_fingerprint(entry)
+    ref = SecretRef(namespace=namespace, name=managed_version(stem, fingerprint=new_fingerprint, usage=body.usage))
+    credential = CredentialRef(secret_ref=ref, usage=body.usage)
+    editor = LayerEditor(state, address, user=user)
+    await editor.check_room(lambda current: of_stem(current, stem, namespace=namespace))
+    await _refuse_shadowing(state, editor, entry, stem=stem, namespace=namespace)
+    owner_name = "platform" if address.layer is Layer.PLATFORM else f"pipeline/{address.pipeline}"
+    secret = managed_secret(ref=ref, entry=entry, layer=address.layer, pipeline=address.pipeline, owner=owner,
+                            usage=body.usage)
+    created = await managed.create_version(state.kube, secret, owner=owner_name, system_namespace=namespace)
+    replaced: list[SecretRef] = []
+    unchanged: list[bool] = [False]
+
+    def switch(current: list[CredentialRef]) -> list[CredentialRef]:
+        edited, gone = with_managed(current, credential, stem=stem)
+        replaced[:] = gone
+        unchanged[0] = any(c.secret_ref == ref for c in current)  # this very version is in use already
+        return edited
+
+    try:
+        edited = await editor.edit(switch)  # the commit point: one write switches the reference
+    except BaseException:
+        if created:  # refused or failed: the new value was never in use, and is not left behind
+            await managed.delete_versions(state.kube, [ref])
+        raise
+    old_fingerprint = new_fingerprint if unchanged[0] else None
+    for old in replaced:
+        try:
+            old_fingerprint = _fingerprints(await state.kube.get(kinds.SECRET, old.name, namespace=old.namespace), old)
+        except NotFound:
+            continue
+    await managed.delete_versions(state.kube, replaced)
     return await _changed(
         state, user, address, edited, reason="CredentialSet", secret_ref=ref, registry=entry.registry.text,
         old=old_fingerprint, new=new_fingerprint,
@@ -184,42 +222,66 @@ async def set_credential(state: AppState, user: UserInfo, address: LayerAddress,
                 f"{old_fingerprint or 'none'} -> {new_fingerprint}")
 
 
+def _entries(secret: dict[str, Any], ref: SecretRef) -> tuple[AuthEntry, ...]:
+    try:
+        return docker_config_of_secret(secret, where=str(ref)).entries
+    except InvalidInput:
+        return ()
+
+
+def _fingerprints(secret: dict[str, Any], ref: SecretRef, *, per_registry: bool = False) -> str | None:
+    entries = _entries(secret, ref)
+    if per_registry:
+        return ", ".join(f"{e.registry.text}={entry_fingerprint(e)}" for e in entries) or None
+    return ", ".join(entry_fingerprint(e) for e in entries) or None
+
+
+def _belongs_to(secret: dict[str, Any], address: LayerAddress, *, system_namespace: str) -> bool:
+    """Whether a managed Secret is this layer's owner's (a pipeline's or the platform's), by its labels."""
+    ref = SecretRef(namespace=secret["metadata"]["namespace"], name=secret["metadata"]["name"])
+    owner = managed_owner(SecretView.of(ref, secret), system_namespace=system_namespace)
+    wanted = "platform" if address.layer is Layer.PLATFORM else f"pipeline/{address.pipeline}"
+    return owner == wanted
+
+
+async def _refuse_shadowing(state: AppState, editor: LayerEditor, entry: AuthEntry, *, stem: str,
+                            namespace: str) -> None:
+    """A referenced Secret already serving this registry key in the layer would keep winning: say so (409)."""
+    body = await state.kube.get(editor._kind(), editor._name())
+    for raw in editor.layer_of(body.get("spec") or {}, editor.address):
+        ref = CredentialRef.model_validate(raw).secret_ref
+        if of_stem(ref, stem, namespace=namespace):
+            continue
+        try:
+            secret = await state.kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
+            entries = docker_config_of_secret(secret, where=str(ref)).entries
+        except (NotFound, InvalidInput):
+            continue
+        if any(e.registry.text == entry.registry.text for e in entries):
+            raise Conflict(f"the {editor.address.layer.value} layer already serves {entry.registry.text} through the "
+                           f"referenced Secret {ref}; remove that reference first", field="registry")
+
+
 async def use_secret(state: AppState, user: UserInfo, address: LayerAddress, body: CredentialReference
                      ) -> CredentialChange:
     await state.access.require(user, address.access("update"))
     ref = body.secret_ref
-    may_read = await state.access.allowed(user, Access(verb="get", resource="secrets", name=ref.name,
-                                                        namespace=ref.namespace))
-    if not may_read:
-        raise Forbidden(f"user {user.username!r} may not get Secret {ref}: a credential can only be referenced "
-                        "by someone who may read it")
-    try:
-        secret = await state.kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
-    except NotFound:
-        raise InvalidInput(f"Secret {ref} does not exist", field="secretRef") from None
-    meta = secret.get("metadata") or {}
-    if (meta.get("labels") or {}).get(names.MANAGED_BY_LABEL) == names.MANAGED_BY:
-        raise InvalidInput(f"Secret {ref} is written by the Shipway operator, not a source", field="secretRef")
-    config = docker_config_of_secret(secret, where="secretRef")
-    platform, _ = await repository.get_platform(state.kube)
-    platform_spec = platform.spec if platform else None
-    for entry in config.entries:
-        check_allowed_registry(platform_spec, entry.key, field="secretRef")
-    _, own_namespaces = await _owner_and_namespaces(state, address)
-    if address.layer is not Layer.PLATFORM:
-        system = platform_spec.system_namespace if platform_spec else state.settings.system_namespace
-        refused = consent_problem(ref, annotations=meta.get("annotations") or {}, pipeline=str(address.pipeline),
-                                  own_namespaces=own_namespaces, system_namespace=system)
-        if refused is not None:
-            raise Forbidden(refused.message)
-    if (meta.get("labels") or {}).get(names.CREDENTIAL_LABEL) is None:
-        raise InvalidInput(f"Secret {ref} lacks the label {names.CREDENTIAL_LABEL}; add it (any value) so the "
-                           "operator watches it", field="secretRef")
+    await _owner_and_namespaces(state, address)  # 404 for a pipeline or phase that does not exist
+    # The answer shows the Secret's fingerprints: it must exist before anything is written. Saying that it is
+    # missing tells nothing to a caller who may read it; anyone else gets admission's one answer below.
+    if await state.access.allowed(user, Access(verb="get", resource="secrets", name=ref.name,
+                                               namespace=ref.namespace)):
+        try:
+            await state.kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
+        except NotFound:
+            raise InvalidInput(f"Secret {ref} does not exist", field="secretRef") from None
     credential = CredentialRef(secret_ref=ref, usage=body.usage)
-    editor = LayerEditor(state, address)
-    await editor.check_room(ref)
+    editor = LayerEditor(state, address, user=user)
+    await editor.check_room(lambda current: current == ref)
+    # Admission (inside the edit) checks that the caller may read the Secret, consent, usage and registries.
     edited = await editor.edit(lambda current: with_credential(current, credential))
-    fingerprints = ", ".join(f"{e.registry.text}={entry_fingerprint(e)}" for e in config.entries)
+    secret = await state.kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
+    fingerprints = _fingerprints(secret, ref, per_registry=True) or ""
     return await _changed(
         state, user, address, edited, reason="CredentialReferenced", secret_ref=ref, registry=None, old=None,
         new=fingerprints or None, message=f"{address.layer.value} references Secret {ref} ({fingerprints})")
@@ -231,33 +293,50 @@ async def remove_credential(state: AppState, user: UserInfo, address: LayerAddre
     if (registry is None) == (secret_ref is None):
         raise InvalidInput("give exactly one of registry or secretRef", field="registry")
     platform, _ = await repository.get_platform(state.kube)
-    namespace = platform.spec.system_namespace if platform else state.settings.system_namespace
-    if registry is not None:
+    namespace = system_namespace_of(platform.spec if platform else None, state.settings.system_namespace)
+    if registry is not None:  # every version of this layer's managed Secret for the registry
         key = validate_key(registry, field="registry")
-        secret_ref = SecretRef(namespace=namespace, name=managed_secret_name(
-            layer=address.layer, registry=key.text, pipeline=address.pipeline, phase=address.phase))
-    assert secret_ref is not None
-    target = secret_ref
-    edited = await LayerEditor(state, address).edit(lambda current: _removing(current, target))
-    old, registries, managed = None, "", None
-    try:
-        secret = await state.kube.get(kinds.SECRET, target.name, namespace=target.namespace)
-        managed = secret
-        entries = docker_config_of_secret(secret, where=str(target)).entries
-        old = ", ".join(entry_fingerprint(e) for e in entries) or None
-        registries = ", ".join(e.registry.text for e in entries)
-    except (NotFound, InvalidInput):
-        managed = None
-    if managed is not None and is_managed(managed):
-        await state.kube.delete(kinds.SECRET, target.name, namespace=target.namespace)
-    named = registry or registries or None
+        stem = managed_secret_name(layer=address.layer, registry=key.text, pipeline=address.pipeline,
+                                   phase=address.phase)
+
+        def wanted(ref: SecretRef) -> bool:
+            return of_stem(ref, stem, namespace=namespace)
+    else:
+        target = secret_ref
+
+        def wanted(ref: SecretRef) -> bool:
+            return ref == target
+
+    removed: list[SecretRef] = []
+
+    def removing(current: list[CredentialRef]) -> list[CredentialRef]:
+        removed[:] = [c.secret_ref for c in current if wanted(c.secret_ref)]
+        if not removed:
+            raise NotFound("the layer does not use that credential")
+        return [c for c in current if not wanted(c.secret_ref)]
+
+    edited = await LayerEditor(state, address, user=user).edit(removing)  # the commit point
+    old: list[str] = []
+    registries: list[str] = []
+    owned: list[SecretRef] = []
+    for ref in removed:
+        try:
+            secret = await state.kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
+        except NotFound:
+            continue
+        mine = _belongs_to(secret, address, system_namespace=namespace)
+        # Fingerprints are shown of the caller's own managed Secret or of one the caller may read, nothing else.
+        if mine or await state.access.allowed(user, Access(verb="get", resource="secrets", name=ref.name,
+                                                            namespace=ref.namespace)):
+            old += [fp for fp in (_fingerprints(secret, ref) or "").split(", ") if fp]
+            registries += [e.registry.text for e in _entries(secret, ref)]
+        if mine:  # only a managed Secret of this layer's own owner is deleted; any other reference is just dropped
+            owned.append(ref)
+    await managed.delete_versions(state.kube, owned)
+    named = registry or ", ".join(dict.fromkeys(registries)) or None
+    shown = removed[0]
+    before = ", ".join(old) or None
     return await _changed(
-        state, user, address, edited, reason="CredentialRemoved", secret_ref=target, registry=named, old=old,
-        new=None, message=f"{address.layer.value} credential for {named or 'unknown registries'} removed "
-                          f"(Secret {target}): {old or 'none'} -> none")
-
-
-def _removing(current: list[CredentialRef], ref: SecretRef) -> list[CredentialRef]:
-    if all(c.secret_ref != ref for c in current):
-        raise NotFound(f"the layer does not use Secret {ref}")
-    return without_credential(current, ref)
+        state, user, address, edited, reason="CredentialRemoved", secret_ref=shown, registry=named, old=before,
+        new=None, message=f"{address.layer.value} credential for {named or 'a referenced Secret'} removed "
+                          f"(Secret {shown}): {before or 'reference dropped'} -> none")

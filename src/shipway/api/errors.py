@@ -22,6 +22,7 @@ HTTP_STATUSES: tuple[tuple[type[errors.ShipwayError], int], ...] = (
     (errors.Conflict, 409),
     (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),
+    (errors.TooManyRequests, 429),
     (errors.UpstreamError, 502),
     (errors.ShipwayError, 500),
 )

@@ -17,10 +17,11 @@ from shipway.adapters.kube import resources as kinds
 from shipway.adapters.kube.client import KubeClient
 from shipway.adapters.kube.reviews import UserInfo
 from shipway.core import names
-from shipway.core.documents import source_of_secret, stored_model
+from shipway.core.documents import stored_model
 from shipway.core.errors import Conflict, NotFound
-from shipway.core.layers import Sources, referenced_secrets
-from shipway.core.resources import Pipeline, PipelineSpec, Platform, PlatformSpec, SecretRef
+from shipway.core.inputs import PipelineInputs, phase_namespaces, pipeline_inputs, secrets_read_by
+from shipway.core.isolation import NamespaceView
+from shipway.core.resources import Pipeline, Platform, PlatformSpec, SecretRef
 
 log = logging.getLogger("shipway.audit")
 RETRIES = 5
@@ -56,16 +57,21 @@ async def update_spec(kube: KubeClient, kind: kinds.Kind, name: str,
     raise Conflict(f"{kind.kind} {name} kept changing; try again")
 
 
-async def read_sources(kube: KubeClient, *, platform: PlatformSpec | None, pipeline: PipelineSpec) -> Sources:
-    """The docker configs of every Secret the pipeline's resolution reads (missing ones left out)."""
-    sources: dict[SecretRef, Any] = {}
-    for ref in referenced_secrets(platform=platform, pipeline=pipeline):
+async def read_inputs(kube: KubeClient, *, pipeline: Pipeline, platform: PlatformSpec | None) -> PipelineInputs:
+    """The pipeline's inputs read live, then checked exactly as the operator checks its cached copy."""
+    namespaces: dict[str, NamespaceView | None] = {}
+    for namespace in phase_namespaces(pipeline):
         try:
-            secret = await kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
+            namespaces[namespace] = NamespaceView.of(await kube.get(kinds.NAMESPACE, namespace))
         except NotFound:
-            continue
-        sources[ref] = source_of_secret(secret, ref=ref)
-    return sources
+            namespaces[namespace] = None
+    secrets: dict[SecretRef, dict[str, Any] | None] = {}
+    for ref in secrets_read_by(pipeline, platform):
+        try:
+            secrets[ref] = await kube.get(kinds.SECRET, ref.name, namespace=ref.namespace)
+        except NotFound:
+            secrets[ref] = None
+    return pipeline_inputs(pipeline, platform=platform, namespaces=namespaces, secrets=secrets)
 
 
 async def record_change(kube: KubeClient, *, user: UserInfo, pipeline: dict[str, Any] | None, reason: str,

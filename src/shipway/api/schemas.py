@@ -181,10 +181,15 @@ def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
 
 
+Outcome = Literal["Verified", "Unauthorized", "Unreachable"]
+
+
 class CheckOut(Body):
+    """One check's result, coarse on purpose: what the registry said about the credential, never why a
+    connection failed (verify is no port scanner)."""
+
     ok: bool
-    reason: str | None = None
-    detail: str | None = None
+    outcome: Outcome
 
 
 class VerifyOut(Body):
@@ -197,6 +202,7 @@ class VerifyOut(Body):
     source: Literal["platform", "pipeline", "phase"]
     secret_ref: SecretRef
     fingerprint: str
+    outcome: Outcome
     valid: CheckOut
     can_pull: CheckOut | None
     can_push: CheckOut | None

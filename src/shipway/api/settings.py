@@ -13,3 +13,6 @@ class ApiSettings(BaseModel):
     token_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     registry_timeout: float = Field(default=10.0, gt=0, le=120)
     ca_file: str | None = None
+    reads_per_caller: int = Field(default=4, ge=1, le=64)  # effective/explain/verify in flight per caller
+    verifies_per_minute: float = Field(default=30.0, gt=0, le=600)  # registry checks per pipeline
+    verify_burst: int = Field(default=10, ge=1, le=60)

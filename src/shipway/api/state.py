@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shipway.adapters.kube.client import KubeClient
 from shipway.adapters.registry import RegistryClient
 from shipway.api.access import AccessControl
+from shipway.api.fairness import Fairness
 from shipway.api.settings import ApiSettings
 
 
@@ -16,4 +17,6 @@ class AppState:
     settings: ApiSettings
     kube: KubeClient
     access: AccessControl
-    registry_client: Callable[[frozenset[str]], RegistryClient]  # insecure registries → a new client
+    # (insecure registries, trusted token realms) → a new client
+    registry_client: Callable[[frozenset[str], frozenset[str]], RegistryClient]
+    fairness: Fairness = field(default_factory=Fairness)

@@ -22,6 +22,7 @@ EXIT_CODES: tuple[tuple[type[errors.ShipwayError], int], ...] = (
     (errors.Conflict, 4),
     (errors.Unauthenticated, 5),
     (errors.Forbidden, 5),
+    (errors.TooManyRequests, 7),
     (errors.UpstreamError, 6),
     (errors.ShipwayError, 1),
 )

@@ -10,9 +10,9 @@ from rich.table import Table
 from shipway.cli.errors import handles_errors
 from shipway.cli.files import read_input
 from shipway.cli.output import console, print_json
-from shipway.core.documents import Bundle, add_documents, source_of_secret
+from shipway.core.documents import Bundle, add_documents
 from shipway.core.errors import InvalidInput
-from shipway.core.layers import resolve_pipeline
+from shipway.core.inputs import pipeline_inputs, secrets_read_by
 from shipway.core.reports import phase_view
 from shipway.core.resources import PhaseName
 
@@ -23,13 +23,13 @@ def resolve_files(files: list[str], *, phase: PhaseName | None) -> list[dict[str
         add_documents(bundle, read_input(name), where=name)
     if not bundle.pipelines:
         raise InvalidInput("no Pipeline found in the files given", field="FILE")
-    sources = {ref: source_of_secret(secret, ref=ref) for ref, secret in bundle.secrets.items()}
     platform = bundle.platform.spec if bundle.platform else None
     views = []
     for pipeline in bundle.pipelines:
-        for resolution in resolve_pipeline(
-            pipeline_name=pipeline.metadata.name, pipeline=pipeline.spec, platform=platform, sources=sources
-        ):
+        # The same checks as the operator's; namespaces are taken as not created yet (files hold none).
+        inputs = pipeline_inputs(pipeline, platform=platform, namespaces={},
+                                 secrets={ref: bundle.secrets.get(ref) for ref in secrets_read_by(pipeline, platform)})
+        for resolution in inputs.resolve():
             if phase is None or resolution.phase.name == phase:
                 views.append(phase_view(resolution))
     if phase is not None and not views:

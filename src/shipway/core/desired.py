@@ -2,7 +2,8 @@
 
 For every enabled phase:
 
-* the Namespace (unless one exists that Shipway did not create: then it is used as it is);
+* the Namespace (unless one exists that Shipway did not create: then it is used as it is), labelled, with
+  its reclaim policy and no ownerReference;
 * pull delivery, one of: nothing (no pull entries); a REFERENCE to the only source Secret when it already
   lives in the phase namespace (zero copies); or ``shipway-pull``, one dockerconfigjson Secret with exactly
   the effective pull entries;
@@ -24,8 +25,10 @@ from shipway.core import names
 from shipway.core.dockerconfig import ConfigFormat, render_dockerconfigjson
 from shipway.core.fingerprints import set_fingerprint
 from shipway.core.layers import PhaseResolution
+from shipway.core.resources import ReclaimPolicy
 
 K8sObject = dict[str, Any]
+MAX_SECRET_BYTES = 1024 * 1024 - 16 * 1024  # kube-apiserver stores objects up to 1 MiB; room for metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,12 @@ class PhaseObjects:
     pull_secret: K8sObject | None  # None when nothing is copied
     push_objects: tuple[K8sObject, ...]  # shipway-push, builder ServiceAccount, Role, RoleBinding
     referenced_source: str | None  # the source Secret referenced in place, for status and events
+
+    @property
+    def oversized(self) -> bool:
+        """Whether a Secret to deliver would not fit in a Kubernetes object (refused up front, not retried)."""
+        secrets = [self.pull_secret, *(o for o in self.push_objects if o["kind"] == "Secret")]
+        return any(len(json.dumps(s, separators=(",", ":"))) > MAX_SECRET_BYTES for s in secrets if s is not None)
 
     @property
     def owned_names(self) -> dict[str, set[str]]:
@@ -90,13 +99,17 @@ def _docker_secret(name: str, *, namespace: str, labels: dict[str, str], owner: 
     }
 
 
-def phase_objects(resolution: PhaseResolution, *, owner: Owner) -> PhaseObjects:
+def namespace_object(name: str, *, pipeline: str, phase: str, reclaim: ReclaimPolicy) -> K8sObject:
+    """A phase namespace as Shipway makes it. No ownerReference: what becomes of it when its phase goes is
+    the reclaim policy's to say (recorded here), never the garbage collector's."""
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": labels_for(pipeline=pipeline, phase=phase),
+                         "annotations": {names.RECLAIM_ANNOTATION: reclaim.value}}}
+
+
+def phase_objects(resolution: PhaseResolution, *, owner: Owner, reclaim: ReclaimPolicy) -> PhaseObjects:
     phase, namespace = resolution.phase.name.value, resolution.namespace
     labels = labels_for(pipeline=resolution.pipeline, phase=phase)
-    namespace_object: K8sObject = {
-        "apiVersion": "v1", "kind": "Namespace", "metadata": _meta(namespace, namespace=None, labels=labels,
-                                                                   owner=owner),
-    }
     sources = resolution.pull_sources
     pull_secret: K8sObject | None = None
     pull_name: str | None = None
@@ -135,7 +148,8 @@ def phase_objects(resolution: PhaseResolution, *, owner: Owner) -> PhaseObjects:
                            "namespace": namespace}]},
         )
     return PhaseObjects(
-        phase=phase, namespace=namespace, namespace_object=namespace_object, pull_secret_name=pull_name,
+        phase=phase, namespace=namespace, pull_secret_name=pull_name,
+        namespace_object=namespace_object(namespace, pipeline=resolution.pipeline, phase=phase, reclaim=reclaim),
         pull_secret=pull_secret, push_objects=push_objects, referenced_source=referenced,
     )
 

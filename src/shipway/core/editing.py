@@ -3,7 +3,9 @@
 A credential set through the API from a username and password is stored in ONE Shipway-managed Secret
 per (layer, registry) in the platform's system namespace, labelled as a credential source, owned by the
 Pipeline (so it goes with it), and referenced from the layer like any other Secret. The value never enters
-a custom resource.
+a custom resource. Its labels record its one owner (the pipeline, or the platform when there is none) and
+its annotation the usage granted: tenants cannot write the system namespace, so neither can be forged, and
+the isolation rules let no other owner use it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from typing import Any
 
 from shipway.core import names
 from shipway.core.dockerconfig import AuthEntry, render_dockerconfigjson
+from shipway.core.isolation import API_MANAGER
 from shipway.core.layers import Layer
-from shipway.core.resources import CredentialRef, SecretRef
+from shipway.core.resources import CredentialRef, SecretRef, Usage
 
-API_MANAGER = "shipway-api"
 REGISTRY_ANNOTATION = f"{names.GROUP}/registry"
 LAYER_ANNOTATION = f"{names.GROUP}/layer"
 
@@ -35,9 +37,35 @@ def without_credential(credentials: list[CredentialRef], ref: SecretRef) -> list
 
 
 def managed_secret_name(*, layer: Layer, registry: str, pipeline: str | None, phase: str | None) -> str:
+    """The stem of the names of one layer's managed Secrets for one registry (each version adds a suffix)."""
     digest = hashlib.sha256(registry.encode("utf-8")).hexdigest()[:10]
     parts = ["shipway", layer.value, *(p for p in (pipeline, phase) if p), digest]
-    return "-".join(parts)[:253]
+    return "-".join(parts)[:240]
+
+
+def managed_version(stem: str, *, fingerprint: str, usage: list[Usage]) -> str:
+    """The name of one version of a managed Secret: a new value (or usage) is a new Secret, so the layer's
+    reference is switched in one write (the commit point) and the old version removed after it."""
+    digest = hashlib.sha256(f"{fingerprint}\0{','.join(u.value for u in usage)}".encode()).hexdigest()[:8]
+    return f"{stem}-{digest}"
+
+
+def of_stem(ref: SecretRef, stem: str, *, namespace: str) -> bool:
+    """Whether ``ref`` is a version (or the unversioned name of 0.1.0) of the managed Secrets named ``stem``."""
+    return ref.namespace == namespace and (ref.name == stem or ref.name.startswith(f"{stem}-"))
+
+
+def with_managed(credentials: list[CredentialRef], credential: CredentialRef, *, stem: str
+                 ) -> tuple[list[CredentialRef], list[SecretRef]]:
+    """The layer with ``credential`` in place of every version of ``stem`` (order kept), and those replaced."""
+    namespace = credential.secret_ref.namespace
+    replaced = [c.secret_ref for c in credentials
+                if of_stem(c.secret_ref, stem, namespace=namespace) and c.secret_ref != credential.secret_ref]
+    index = next((i for i, c in enumerate(credentials) if of_stem(c.secret_ref, stem, namespace=namespace)),
+                 len(credentials))
+    kept = [c for c in credentials[:index] if not of_stem(c.secret_ref, stem, namespace=namespace)]
+    rest = [c for c in credentials[index:] if not of_stem(c.secret_ref, stem, namespace=namespace)]
+    return [*kept, credential, *rest], replaced
 
 
 def is_managed_name(name: str) -> bool:
@@ -45,20 +73,16 @@ def is_managed_name(name: str) -> bool:
     return name.startswith(tuple(f"shipway-{layer.value}-" for layer in Layer))
 
 
-def is_managed(secret: dict[str, Any]) -> bool:
-    labels = (secret.get("metadata") or {}).get("labels") or {}
-    return labels.get(names.MANAGED_BY_LABEL) == API_MANAGER
-
-
 def managed_secret(*, ref: SecretRef, entry: AuthEntry, layer: Layer, pipeline: str | None,
-                   owner: dict[str, Any] | None) -> dict[str, Any]:
+                   owner: dict[str, Any] | None, usage: list[Usage]) -> dict[str, Any]:
     """The Secret holding one credential set by value; ``owner`` is the Pipeline's ownerReference, if any."""
     labels = {names.CREDENTIAL_LABEL: "true", names.MANAGED_BY_LABEL: API_MANAGER}
     if pipeline:
         labels[names.PIPELINE_LABEL] = pipeline
     meta: dict[str, Any] = {
         "name": ref.name, "namespace": ref.namespace, "labels": labels,
-        "annotations": {REGISTRY_ANNOTATION: entry.registry.text, LAYER_ANNOTATION: layer.value},
+        "annotations": {REGISTRY_ANNOTATION: entry.registry.text, LAYER_ANNOTATION: layer.value,
+                        names.USAGE_ANNOTATION: ",".join(u.value for u in usage)},
     }
     if owner is not None:
         meta["ownerReferences"] = [owner]

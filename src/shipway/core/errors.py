@@ -14,6 +14,7 @@ Messages are written by Shipway itself and never carry a secret value (only name
     ├── Conflict                     a concurrent change or an existing object (409, exit 4)
     ├── Unauthenticated              no or a bad token                         (401, exit 5)
     ├── Forbidden                    RBAC or consent says no                   (403, exit 5)
+    ├── TooManyRequests              a per-caller or per-pipeline bound is hit (429, exit 7)
     └── UpstreamError                Kubernetes or a registry failed           (502, exit 6)
         ├── KubernetesError
         └── RegistryError
@@ -71,6 +72,10 @@ class Unauthenticated(ShipwayError):
 
 class Forbidden(ShipwayError):
     """The caller may not do this (Kubernetes RBAC, or a missing consent annotation)."""
+
+
+class TooManyRequests(ShipwayError):
+    """A bound that keeps one tenant from slowing the others was reached; try again later."""
 
 
 class UpstreamError(ShipwayError):

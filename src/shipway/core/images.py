@@ -67,22 +67,22 @@ def parse_image(reference: str, *, field: str = "image") -> ImageRef:
     if "@" in name:
         name, _, digest = name.partition("@")
         if not _DIGEST_RE.match(digest):
-            raise ImageReferenceError(f"invalid digest {digest!r}", field=field)
+            raise ImageReferenceError("invalid digest", field=field)
     tag = None
     last = name.rsplit("/", 1)[-1]
     if ":" in last:
         name, _, tag = name.rpartition(":")
         if not _TAG_RE.match(tag):
-            raise ImageReferenceError(f"invalid tag {tag!r}", field=field)
+            raise ImageReferenceError("invalid tag", field=field)
     if not name:
         raise ImageReferenceError("an image reference needs a repository name", field=field)
     domain, path = _split_domain(name)
     if not _DOMAIN_RE.match(domain):
-        raise ImageReferenceError(f"invalid registry host {domain!r}", field=field)
+        raise ImageReferenceError("invalid registry host", field=field)
     if path.lower() != path:
-        raise ImageReferenceError(f"repository name {path!r} must be lowercase", field=field)
+        raise ImageReferenceError("the repository name must be lowercase", field=field)
     if not _PATH_RE.match(path):
-        raise ImageReferenceError(f"invalid repository name {path!r}", field=field)
+        raise ImageReferenceError("invalid repository name", field=field)
     if len(f"{domain}/{path}") > MAX_NAME_LENGTH:
         raise ImageReferenceError(f"repository name longer than {MAX_NAME_LENGTH} characters", field=field)
     return ImageRef(domain=domain, path=path, tag=tag, digest=digest)

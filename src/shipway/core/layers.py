@@ -53,6 +53,32 @@ class SourceProblem:
 Sources = Mapping[SecretRef, DockerConfig | SourceProblem]
 """What the caller found for each referenced Secret (absent from the mapping: not found)."""
 
+Grant = frozenset[Usage] | SourceProblem
+"""What a layer may use a Secret for, or why it may not use it (see :mod:`shipway.core.isolation`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Grants:
+    """The isolation rules' answer for one pipeline: per Secret, what its own layers (``tenant``) and the
+    platform layer may use it for, and the registries its own layers may name (None: any)."""
+
+    tenant: Mapping[SecretRef, Grant]
+    platform: Mapping[SecretRef, Grant]
+    allowed_registries: frozenset[str] | None = None
+
+    def of(self, layer: Layer, ref: SecretRef) -> Grant:
+        found = (self.platform if layer is Layer.PLATFORM else self.tenant).get(ref)
+        if found is None:
+            return SourceProblem(Reason.SOURCE_NOT_USABLE, f"Secret {ref} was not checked for this pipeline")
+        return found
+
+    def registry_allowed(self, entry: AuthEntry) -> bool:
+        return self.allowed_registries is None or host_port(entry) in self.allowed_registries
+
+
+def host_port(entry: AuthEntry) -> str:
+    return entry.registry.host + (f":{entry.registry.port}" if entry.registry.port else "")
+
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
@@ -124,8 +150,14 @@ def referenced_secrets(*, platform: PlatformSpec | None, pipeline: PipelineSpec)
     return frozenset(refs)
 
 
+def _note(findings: list[Finding], finding: Finding) -> None:
+    if finding not in findings:
+        findings.append(finding)
+
+
 def _merge(
-    layers: list[tuple[Layer, Sequence[CredentialRef]]], sources: Sources, usage: Usage, findings: list[Finding]
+    layers: list[tuple[Layer, Sequence[CredentialRef]]], sources: Sources, usage: Usage, findings: list[Finding],
+    grants: Grants,
 ) -> list[EffectiveEntry]:
     chosen: dict[str, EffectiveEntry] = {}
     for layer, credentials in layers:
@@ -134,6 +166,15 @@ def _merge(
             if usage not in credential.usages:
                 continue
             ref = credential.secret_ref
+            grant = grants.of(layer, ref)
+            if isinstance(grant, SourceProblem):  # checked before the source: no oracle on what exists
+                _note(findings, Finding(grant.reason, grant.message, layer, ref))
+                continue
+            if usage not in grant:
+                _note(findings, Finding(Reason.USAGE_NOT_GRANTED, f"Secret {ref} is not granted for {usage.value} "
+                                        "by its owner", layer, ref))
+                continue
+            usages = credential.usages & grant
             found = sources.get(ref)
             if found is None:
                 found = SourceProblem(Reason.SOURCE_SECRET_MISSING, f"Secret {ref} does not exist")
@@ -144,6 +185,10 @@ def _merge(
                 continue
             for entry in found.entries:
                 key = entry.registry.text
+                if not grants.registry_allowed(entry):
+                    _note(findings, Finding(Reason.REGISTRY_NOT_ALLOWED, f"{key} in {ref} is not in the platform's "
+                                            "allowedRegistries", layer, ref))
+                    continue
                 if key in in_layer:
                     shadow = Finding(
                         Reason.DUPLICATE_REGISTRY_KEY,
@@ -156,19 +201,19 @@ def _merge(
                 previous = chosen.get(key)
                 overrides = (*previous.overrides, previous.provenance) if previous else ()
                 in_layer[key] = EffectiveEntry(
-                    entry=entry, provenance=Provenance(layer, ref), usage=credential.usages,
+                    entry=entry, provenance=Provenance(layer, ref), usage=usages,
                     fingerprint=entry_fingerprint(entry), overrides=overrides,
                 )
         chosen.update(in_layer)
     return sorted(chosen.values(), key=lambda e: e.registry, reverse=True)
 
 
-def entries_of_layer(layer: Layer, credentials: Sequence[CredentialRef], sources: Sources
+def entries_of_layer(layer: Layer, credentials: Sequence[CredentialRef], sources: Sources, *, grants: Grants
                      ) -> tuple[list[EffectiveEntry], list[Finding]]:
     """Every entry one layer holds, whatever its usage (for verifying a layer on its own)."""
     findings: list[Finding] = []
-    pull = _merge([(layer, credentials)], sources, Usage.PULL, findings)
-    push = _merge([(layer, credentials)], sources, Usage.PUSH, findings)
+    pull = _merge([(layer, credentials)], sources, Usage.PULL, findings, grants)
+    push = _merge([(layer, credentials)], sources, Usage.PUSH, findings, grants)
     seen = {e.fingerprint for e in pull}
     return pull + [e for e in push if e.fingerprint not in seen], findings
 
@@ -181,14 +226,20 @@ def push_target_of(*, platform: PlatformSpec | None, pipeline: PipelineSpec) -> 
 
 
 def resolve_phase(
-    *, pipeline_name: str, pipeline: PipelineSpec, phase: Phase, platform: PlatformSpec | None, sources: Sources
+    *, pipeline_name: str, pipeline: PipelineSpec, phase: Phase, platform: PlatformSpec | None, sources: Sources,
+    grants: Grants,
 ) -> PhaseResolution:
     findings: list[Finding] = []
     layers = layers_of(platform=platform, pipeline=pipeline, phase=phase)
-    pull = _merge(layers, sources, Usage.PULL, findings)
-    push_candidates = _merge(layers, sources, Usage.PUSH, findings)
+    pull = _merge(layers, sources, Usage.PULL, findings, grants)
+    push_candidates = _merge(layers, sources, Usage.PUSH, findings, grants)
     target = push_target_of(platform=platform, pipeline=pipeline)
     push: EffectiveEntry | None = None
+    allowed = grants.allowed_registries
+    if target is not None and allowed is not None and target.registry not in allowed:
+        findings.append(Finding(Reason.REGISTRY_NOT_ALLOWED,
+                                "the push registry is not in the platform's allowedRegistries"))
+        target = None
     if target is not None:
         by_entry = {id(e.entry): e for e in push_candidates}
         matches = Keyring([[e.entry for e in push_candidates]]).lookup(f"{target.repository}/app")
@@ -205,11 +256,12 @@ def resolve_phase(
 
 
 def resolve_pipeline(
-    *, pipeline_name: str, pipeline: PipelineSpec, platform: PlatformSpec | None, sources: Sources
+    *, pipeline_name: str, pipeline: PipelineSpec, platform: PlatformSpec | None, sources: Sources, grants: Grants
 ) -> list[PhaseResolution]:
     """The resolution of every enabled phase of a pipeline, in spec order."""
     return [
-        resolve_phase(pipeline_name=pipeline_name, pipeline=pipeline, phase=phase, platform=platform, sources=sources)
+        resolve_phase(pipeline_name=pipeline_name, pipeline=pipeline, phase=phase, platform=platform, sources=sources,
+                      grants=grants)
         for phase in pipeline.phases
         if phase.enabled
     ]

@@ -104,7 +104,7 @@ def validate_key(key: str, *, field: str) -> RegistryKey:
         raise RegistryHostError("a registry key must be non-empty with no surrounding spaces", field=field)
     lowered = key.split("://", 1)
     if len(lowered) == 2 and lowered[0] not in ("http", "https"):
-        raise RegistryHostError(f"scheme {lowered[0]!r} is not http or https", field=field)
+        raise RegistryHostError("the scheme is not http or https", field=field)
     remainder = lowered[-1]
     if "?" in remainder.split("/", 1)[0] or "#" in remainder:
         raise RegistryHostError(
@@ -114,23 +114,23 @@ def validate_key(key: str, *, field: str) -> RegistryKey:
         raise RegistryHostError("a registry key must not hold a user name or password", field=field)
     parsed = parse_key(key)
     if not parsed.host or not _HOST_CHARS.match(parsed.host):
-        raise RegistryHostError(f"{parsed.host!r} is not a registry host", field=field)
+        raise RegistryHostError("the host is not a registry host name or IP address", field=field)
     if parsed.host.startswith("[") and not parsed.port:
         raise RegistryHostError(
             "the kubelet reads a bracketed IPv6 host without a port as a glob that never matches; add the port",
             field=field,
         )
     if any(label == "" for label in parsed.labels):
-        raise RegistryHostError(f"{parsed.host!r} has an empty label", field=field)
+        raise RegistryHostError("the host has an empty label", field=field)
     if not _PORT_RE.match(parsed.port):
-        raise RegistryHostError(f"port {parsed.port!r} is not a number", field=field)
+        raise RegistryHostError("the port is not a number", field=field)
     if parsed.port and not 0 < int(parsed.port) <= 65535:
         raise RegistryHostError(f"port {parsed.port} is out of range 1-65535", field=field)
     for label in parsed.labels:
         try:
             validate_glob(label)
         except ValueError as error:
-            raise RegistryHostError(f"malformed glob pattern {label!r}: {error}", field=field) from None
+            raise RegistryHostError(f"malformed glob pattern in a host label: {error}", field=field) from None
     return parsed
 
 

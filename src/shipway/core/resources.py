@@ -26,6 +26,15 @@ class Usage(StrEnum):
     PUSH = "push"
 
 
+class ReclaimPolicy(StrEnum):
+    """What happens to a phase namespace when its phase is removed or disabled or its pipeline is deleted.
+    Shipway's own objects are always removed; ``Retain`` keeps the namespace and everything else in it,
+    ``Delete`` deletes the namespace, only if Shipway created it."""
+
+    RETAIN = "Retain"
+    DELETE = "Delete"
+
+
 class PhaseName(StrEnum):
     REVIEW = "review"
     TEST = "test"
@@ -88,6 +97,10 @@ class PlatformRegistry(Model):
     push: PushTarget | None = None
     insecure_registries: list[RegistryHost] = Field(default_factory=list, max_length=64)
     allowed_registries: list[RegistryHost] | None = Field(default=None, max_length=256)
+    trusted_token_realms: list[RegistryHost] = Field(
+        default_factory=list, max_length=64,
+        description="Token-realm hosts (host[:port]) on another host than their registry that may receive a "
+                    "credential during verification (over HTTPS only). Docker Hub's is known.")
 
     @model_validator(mode="after")
     def _check(self) -> PlatformRegistry:
@@ -95,9 +108,39 @@ class PlatformRegistry(Model):
         return self
 
 
+def is_protected_namespace(namespace: str, *, system_namespace: str) -> bool:
+    """kube-*, default and Shipway's system namespace: never a phase namespace, never adopted."""
+    return namespace.startswith("kube-") or namespace in ("default", system_namespace)
+
+
+class NamespaceAdoption(Model):
+    """An existing namespace that a platform admin lets one pipeline use as a phase namespace."""
+
+    namespace: DNSLabel
+    pipeline: DNSLabel
+
+
 class PlatformSpec(Model):
     system_namespace: DNSLabel = "shipway-system"
     registry: PlatformRegistry = Field(default_factory=PlatformRegistry, json_schema_extra={"default": {}})
+    default_reclaim_policy: ReclaimPolicy = Field(
+        default=ReclaimPolicy.RETAIN, description="The reclaim policy of pipelines that set none.")
+    adopted_namespaces: list[NamespaceAdoption] = Field(
+        default_factory=list, max_length=1024,
+        description="Existing namespaces (not created by Shipway) that a named pipeline may claim as phase "
+                    "namespaces. Shipway never deletes an adopted namespace.")
+
+    @model_validator(mode="after")
+    def _one_adopter(self) -> PlatformSpec:
+        seen: set[str] = set()
+        for index, adoption in enumerate(self.adopted_namespaces):
+            if adoption.namespace in seen:
+                raise ValueError(f"adoptedNamespaces[{index}].namespace: the namespace is listed twice")
+            if is_protected_namespace(adoption.namespace, system_namespace=self.system_namespace):
+                raise ValueError(f"adoptedNamespaces[{index}].namespace: kube-*, default and the system namespace "
+                                 "cannot be adopted")
+            seen.add(adoption.namespace)
+        return self
 
 
 class PhaseRegistry(Model):
@@ -133,13 +176,21 @@ class PipelineSpec(Model):
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
     registry: PipelineRegistry = Field(default_factory=PipelineRegistry, json_schema_extra={"default": {}})
+    reclaim_policy: ReclaimPolicy | None = Field(
+        default=None, description="Retain (keep the namespace, remove only Shipway's objects) or Delete (delete "
+                                  "namespaces Shipway created) when a phase goes; unset: the Platform's default.")
+
+    def reclaim(self, platform: PlatformSpec | None) -> ReclaimPolicy:
+        if self.reclaim_policy is not None:
+            return self.reclaim_policy
+        return platform.default_reclaim_policy if platform is not None else ReclaimPolicy.RETAIN
 
     @model_validator(mode="after")
     def _unique_phases(self) -> PipelineSpec:
         seen: set[str] = set()
         for index, phase in enumerate(self.phases):
             if phase.name in seen:
-                raise ValueError(f"phases[{index}].name: phase {phase.name.value!r} is listed twice")
+                raise ValueError(f"phases[{index}].name: phase {phase.name.value} is listed twice")
             seen.add(phase.name)
         return self
 
@@ -192,6 +243,8 @@ class VerificationStatus(Model):
 class PhaseStatus(Model):
     name: PhaseName
     namespace: str
+    ready: bool | None = None
+    reason: str | None = None  # Ready, or the first reason it is not
     pull_secret: str | None = None
     push_secret: str | None = None
     fingerprint: str | None = None
@@ -200,6 +253,7 @@ class PhaseStatus(Model):
 
 class PipelineStatus(Model):
     observed_generation: int | None = None
+    reclaim_policy: ReclaimPolicy | None = None
     phases: list[PhaseStatus] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
     verifications: list[VerificationStatus] | None = None
@@ -233,11 +287,12 @@ class Pipeline(Model):
             namespace = phase_namespace(self.metadata.name, phase)
             if len(namespace) > 63:
                 raise ValueError(
-                    f"spec.phases[{index}]: namespace {namespace!r} is longer than 63 characters; "
+                    f"spec.phases[{index}].namespace: the namespace would be longer than 63 characters; "
                     "shorten the pipeline name or set the phase's namespace"
                 )
             if namespace in seen:
-                raise ValueError(f"spec.phases[{index}]: namespace {namespace!r} is used by {seen[namespace]} too")
+                raise ValueError(f"spec.phases[{index}].namespace: the namespace is used by phase {seen[namespace]} "
+                                 "too")
             seen[namespace] = phase.name.value
         return self
 

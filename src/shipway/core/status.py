@@ -6,17 +6,21 @@ yields an identical status and the operator writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shipway.core.desired import PhaseObjects
 from shipway.core.layers import PhaseResolution
 from shipway.core.names import Reason
 from shipway.core.reports import entry_status
-from shipway.core.resources import Condition, PhaseStatus, PipelineStatus, VerificationStatus
+from shipway.core.resources import Condition, PhaseStatus, PipelineStatus, ReclaimPolicy, VerificationStatus
 
-_BLOCKING = frozenset({Reason.SOURCE_SECRET_MISSING, Reason.INVALID_DOCKER_CONFIG, Reason.CONSENT_MISSING,
-                       Reason.PLATFORM_MISSING})
+_BLOCKING = frozenset({
+    Reason.SOURCE_SECRET_MISSING, Reason.INVALID_DOCKER_CONFIG, Reason.PLATFORM_MISSING, Reason.SOURCE_NOT_USABLE,
+    Reason.USAGE_NOT_GRANTED, Reason.REGISTRY_NOT_ALLOWED, Reason.NAMESPACE_PROTECTED, Reason.NAMESPACE_CLAIMED,
+    Reason.NAMESPACE_NOT_ADOPTED, Reason.NAMESPACE_OUTSIDE_PREFIX, Reason.INVALID_SPEC, Reason.NAME_TAKEN,
+    Reason.SECRET_TOO_LARGE, Reason.SERVICE_ACCOUNT_PENDING, Reason.PUSH_CREDENTIAL_MISSING,
+})
 
 
 def condition(type_: str, ok: bool, reason: str, message: str, *, generation: int | None,
@@ -31,24 +35,34 @@ def condition(type_: str, ok: bool, reason: str, message: str, *, generation: in
 def pipeline_status(
     *, resolutions: Sequence[PhaseResolution], delivered: Sequence[PhaseObjects], generation: int | None,
     previous_conditions: Sequence[dict[str, Any]], now: str, extra_findings: Sequence[tuple[str, str]] = (),
-    verifications: Sequence[dict[str, Any]] | None = None,
+    phase_findings: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    verifications: Sequence[dict[str, Any]] | None = None, reclaim: ReclaimPolicy | None = None,
 ) -> dict[str, Any]:
-    """The whole ``status`` of a Pipeline as a JSON-ready mapping (camelCase)."""
+    """The whole ``status`` of a Pipeline as a JSON-ready mapping (camelCase).
+
+    Ready is True only when the spec is valid and every enabled phase has exactly what it should: no blocking
+    finding of its resolution, nor any found while delivering it (``phase_findings``: a pull secret not yet
+    listed by the default ServiceAccount, a Secret too large, a name taken), nor of the pipeline as a whole.
+    """
     phases = []
     findings: list[tuple[str, str]] = list(extra_findings)
     by_phase = {objects.phase: objects for objects in delivered}
     for resolution in resolutions:
-        objects = by_phase.get(resolution.phase.name.value)
+        name = resolution.phase.name.value
+        objects = by_phase.get(name)
+        own = [(f.reason, f"{name}: {f.message}") for f in resolution.findings]
+        own += list((phase_findings or {}).get(name, ()))
+        blocking = [f for f in own if f[0] in _BLOCKING]
         phases.append(PhaseStatus(
-            name=resolution.phase.name, namespace=resolution.namespace,
+            name=resolution.phase.name, namespace=resolution.namespace, ready=objects is not None and not blocking,
+            reason=blocking[0][0] if blocking else (Reason.READY if objects is not None else "NotDelivered"),
             pull_secret=objects.pull_secret_name if objects else None,
             push_secret=(objects.push_objects[0]["metadata"]["name"] if objects and objects.push_objects else None),
             fingerprint=resolution.pull_fingerprint if resolution.pull else None,
             credentials=[entry_status(e) for e in resolution.pull]
             + ([entry_status(resolution.push)] if resolution.push else []),
         ))
-        for finding in resolution.findings:
-            item = (finding.reason, f"{resolution.phase.name.value}: {finding.message}")
+        for item in own:
             if item not in findings:
                 findings.append(item)
     blocking = [f for f in findings if f[0] in _BLOCKING]
@@ -61,7 +75,7 @@ def pipeline_status(
                    generation=generation, previous=previous_conditions, now=now),
     ]
     status = PipelineStatus(
-        observed_generation=generation, phases=phases, conditions=conditions,
+        observed_generation=generation, reclaim_policy=reclaim, phases=phases, conditions=conditions,
         verifications=[VerificationStatus.model_validate(v) for v in verifications] if verifications is not None
         else None)
     return status.model_dump(mode="json", by_alias=True, exclude_none=True)

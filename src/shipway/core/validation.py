@@ -23,13 +23,13 @@ REPOSITORY_PATH_PATTERN = _REPOSITORY_PATH.pattern
 
 def dns_label(value: str) -> str:
     if len(value) > 63 or not _DNS_LABEL.match(value):
-        raise ValueError(f"{value!r} is not a DNS label (lowercase letters, digits and '-', at most 63)")
+        raise ValueError("not a DNS label (lowercase letters, digits and '-', at most 63)")
     return value
 
 
 def dns_subdomain(value: str) -> str:
     if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
-        raise ValueError(f"{value!r} is not a DNS subdomain name (lowercase, digits, '-', '.', at most 253)")
+        raise ValueError("not a DNS subdomain name (lowercase, digits, '-', '.', at most 253)")
     return value
 
 
@@ -37,16 +37,16 @@ def registry_host(value: str) -> str:
     """A registry as pushed to: ``host[:port]``, no scheme, no path, no glob."""
     match = _REGISTRY_HOST.match(value)
     if not match or len(value) > 253:
-        raise ValueError(f"{value!r} is not a registry host (host[:port], no scheme or path)")
+        raise ValueError("not a registry host (host[:port], no scheme or path)")
     port = match.group("port")
     if port is not None and not 0 < int(port) <= 65535:
-        raise ValueError(f"port {port} is out of range 1-65535")
+        raise ValueError("the port is out of range 1-65535")
     return value
 
 
 def repository_path(value: str) -> str:
     if len(value) > 200 or not _REPOSITORY_PATH.match(value):
-        raise ValueError(f"{value!r} is not a repository path (lowercase components separated by '/')")
+        raise ValueError("not a repository path (lowercase components separated by '/')")
     return value
 
 

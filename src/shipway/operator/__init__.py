@@ -1,1 +1,1 @@
-"""The kopf operator: thin handlers that hand keys to the reconcilers."""
+"""The operator entry point: informers feeding the cache, leader election, the work queue."""

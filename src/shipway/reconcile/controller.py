@@ -69,13 +69,26 @@ class Controller:
             self._reindex_all()
         return changed
 
+    def mark_synced(self) -> None:
+        """Every watch has listed: the cache holds the cluster's state (reconciles may start)."""
+        self.synced = True
+        log.info("cache synced: %s", ", ".join(f"{k}={n}" for k, n in sorted(self.store.sizes().items())))
+
+    def queue_everything(self) -> None:
+        """A full pass (on taking the lead): every pipeline, every pipeline that left something behind, and
+        the Platform."""
+        keys = {p["metadata"]["name"] for p in self.store.list("Pipeline")}
+        keys |= {ns["metadata"].get("labels", {}).get(names.PIPELINE_LABEL, "") for ns in self.store.list("Namespace")}
+        for key in sorted(k for k in keys if k):
+            self.queue.add(key)
+        self.queue.add(PLATFORM_KEY)
+
     def handle(self, kind: str, event_type: str | None, body: dict[str, Any]) -> None:
         """A watch event after the initial sync: update the cache, queue who is affected."""
-        if not self.synced:
-            self.synced = True
-            log.info("cache synced: %s", ", ".join(f"{k}={n}" for k, n in sorted(self.store.sizes().items())))
         meta = body.get("metadata") or {}
         if event_type == "DELETED":
+            # A relist reports what vanished in a gap with its name only: who it affected is in the cache.
+            body = self.store.get(kind, meta.get("name", ""), meta.get("namespace") or "") or body
             self.store.delete(kind, body)
             if kind == "Pipeline":
                 self._index_pipeline(meta.get("name", ""), None, platform=None)
@@ -96,10 +109,8 @@ class Controller:
         if kind == "Platform":
             if meta.get("name") != names.PLATFORM_NAME:
                 return set()
-            # Pipelines that inherit the platform layer, or build with the platform's push target.
-            return {PLATFORM_KEY} | {p["metadata"]["name"] for p in self.store.list("Pipeline")
-                                     if ((p.get("spec") or {}).get("registry") or {}).get("inherit", True)
-                                     or not ((p.get("spec") or {}).get("registry") or {}).get("push")}
+            # Every pipeline: the platform layer, push target, adoptions and allowed registries bind them all.
+            return {PLATFORM_KEY} | {p["metadata"]["name"] for p in self.store.list("Pipeline")}
         if kind == "Secret" and labels.get(names.MANAGED_BY_LABEL) != names.MANAGED_BY:
             ref = SecretRef(namespace=meta.get("namespace", ""), name=meta.get("name", ""))
             return self.pipelines_using(ref) | ({PLATFORM_KEY} if ref in self._platform_refs else set())

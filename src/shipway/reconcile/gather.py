@@ -1,32 +1,30 @@
-"""Gathering a pipeline's inputs from the cache: its spec, the platform, and every source Secret.
+"""Gathering a pipeline's inputs from the cache: its spec, the platform, its namespaces and source Secrets.
 
-Nothing here reads the API: the cache holds the Shipway objects and the Secrets labelled
-``shipway.dev/credential``. A referenced Secret that is absent from the cache either does not exist or
-lacks that label; both are reported as ``SourceSecretMissing`` with a message that says so.
+Nothing here reads the API. The cache holds the Shipway objects, the namespaces Shipway labelled, and the
+Secrets labelled ``shipway.dev/credential``; a namespace that exists but is not Shipway's is known, with its
+labels, from a failed create and one read (``foreign``). The checks themselves are the core's
+(:mod:`shipway.core.inputs`), the same the REST API and the admission webhook run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from shipway.adapters.kube.cache import Store
 from shipway.core import names
-from shipway.core.consent import consent_problem
-from shipway.core.dockerconfig import DockerConfig
-from shipway.core.documents import source_of_secret, stored_model
+from shipway.core.documents import stored_model
 from shipway.core.errors import InvalidInput
-from shipway.core.layers import SourceProblem, referenced_secrets
-from shipway.core.names import Reason
-from shipway.core.resources import Pipeline, Platform, PlatformSpec, SecretRef, phase_namespace
+from shipway.core.inputs import PipelineInputs, phase_namespaces, pipeline_inputs, secrets_read_by
+from shipway.core.isolation import NamespaceView
+from shipway.core.resources import Pipeline, Platform, PlatformSpec
 
 
 @dataclass(frozen=True, slots=True)
-class PipelineInputs:
-    pipeline: Pipeline
+class Gathered:
+    inputs: PipelineInputs
     body: dict[str, Any]
-    platform: PlatformSpec | None
-    sources: dict[SecretRef, DockerConfig | SourceProblem]
 
 
 def platform_spec(store: Store) -> PlatformSpec | None:
@@ -39,24 +37,18 @@ def platform_spec(store: Store) -> PlatformSpec | None:
         return None
 
 
-def _source(store: Store, ref: SecretRef, *, pipeline: Pipeline, system_namespace: str
-            ) -> DockerConfig | SourceProblem:
-    secret = store.get("Secret", ref.name, ref.namespace)
-    if secret is None:
-        return SourceProblem(
-            Reason.SOURCE_SECRET_MISSING,
-            f"Secret {ref} does not exist or lacks the label {names.CREDENTIAL_LABEL}",
-        )
-    meta = secret.get("metadata") or {}
-    if (meta.get("labels") or {}).get(names.MANAGED_BY_LABEL) == names.MANAGED_BY:
-        return SourceProblem(Reason.INVALID_DOCKER_CONFIG, f"Secret {ref} is written by Shipway, not a source")
-    own = {phase_namespace(pipeline.metadata.name, phase) for phase in pipeline.spec.phases}
-    refused = consent_problem(ref, annotations=meta.get("annotations") or {}, pipeline=pipeline.metadata.name,
-                              own_namespaces=own, system_namespace=system_namespace)
-    return refused or source_of_secret(secret, ref=ref)
+def namespace_view(store: Store, name: str, *, foreign: Mapping[str, Mapping[str, str]]) -> NamespaceView | None:
+    """A namespace as the claim rules see it: Shipway's (cached), known to exist with its labels (foreign:
+    learnt once, by a failed create and a read), or not known to exist."""
+    body = store.get("Namespace", name)
+    if body is not None:
+        return NamespaceView.of(body)
+    labels = foreign.get(name)
+    return NamespaceView(name=name, labels=dict(labels)) if labels is not None else None
 
 
-def gather(store: Store, name: str) -> PipelineInputs | InvalidInput | None:
+def gather(store: Store, name: str, *, foreign: Mapping[str, Mapping[str, str]] | None = None
+           ) -> Gathered | InvalidInput | None:
     """The inputs of pipeline ``name``; None when it is gone; InvalidInput when its spec is not valid."""
     body = store.get("Pipeline", name)
     if body is None:
@@ -66,7 +58,7 @@ def gather(store: Store, name: str) -> PipelineInputs | InvalidInput | None:
     except InvalidInput as error:
         return error
     platform = platform_spec(store)
-    system_namespace = platform.system_namespace if platform else "shipway-system"
-    refs = referenced_secrets(platform=platform, pipeline=pipeline.spec)
-    sources = {ref: _source(store, ref, pipeline=pipeline, system_namespace=system_namespace) for ref in refs}
-    return PipelineInputs(pipeline=pipeline, body=body, platform=platform, sources=sources)
+    namespaces = {ns: namespace_view(store, ns, foreign=foreign or {}) for ns in phase_namespaces(pipeline)}
+    secrets = {ref: store.get("Secret", ref.name, ref.namespace) for ref in secrets_read_by(pipeline, platform)}
+    return Gathered(inputs=pipeline_inputs(pipeline, platform=platform, namespaces=namespaces, secrets=secrets),
+                    body=body)

@@ -13,21 +13,31 @@ from typing import Any
 from shipway.adapters.kube import resources as kinds
 from shipway.adapters.kube.cache import Store
 from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.events import EventRecorder, Regarding
 from shipway.core import names
-from shipway.core.desired import Owner, PhaseObjects, phase_objects
+from shipway.core.desired import MAX_SECRET_BYTES, Owner, PhaseObjects, phase_objects
 from shipway.core.errors import InvalidInput, NotFound
-from shipway.core.layers import Layer, resolve_pipeline
+from shipway.core.happenings import status_happenings
+from shipway.core.isolation import system_namespace_of
+from shipway.core.layers import Layer
+from shipway.core.names import Reason
+from shipway.core.resources import ReclaimPolicy
 from shipway.core.status import pipeline_status
 from shipway.core.verification import verified_entries
-from shipway.reconcile.apply import ACCOUNT_WAIT_SECONDS, IN_OWN_NAMESPACE, Applier
-from shipway.reconcile.gather import gather
+from shipway.reconcile.apply import (
+    ACCOUNT_WAIT_SECONDS,
+    Applier,
+    ForeignNamespace,
+    ForeignObject,
+)
+from shipway.reconcile.gather import gather, platform_spec
 from shipway.reconcile.platform import PLATFORM_KEY, reconcile_platform
 from shipway.reconcile.queue import Outcome
+from shipway.reconcile.reclaiming import OWNED_KINDS, mine, reclaim, stale_namespaces
 from shipway.reconcile.verifying import Verifier
 
 log = logging.getLogger(__name__)
 SA_RETRY_SECONDS = 0.5  # after a namespace vanished under a reconcile
-_OWNED_KINDS = (kinds.SECRET, kinds.SERVICE_ACCOUNT, kinds.ROLE, kinds.ROLE_BINDING)
 
 
 def utc_now() -> str:
@@ -41,8 +51,9 @@ class Reconciler:
     client: KubeClient
     store: Store
     clock: Callable[[], str] = utc_now
-    foreign_namespaces: set[str] = field(default_factory=set)
+    foreign_namespaces: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> its labels
     verifier: Verifier | None = None
+    recorder: EventRecorder | None = None
     account_waits: dict[str, float] = field(default_factory=dict)
     uses: dict[str, set[str]] = field(default_factory=dict)  # queue key -> fingerprints it shows as Verified
     writes: int = 0
@@ -71,40 +82,61 @@ class Reconciler:
         return [key for key, fingerprints in self.uses.items() if fingerprint in fingerprints]
 
     async def _reconcile(self, name: str, applier: Applier) -> Outcome:
-        inputs = gather(self.store, name)
-        if inputs is None:
+        gathered = gather(self.store, name, foreign=self.foreign_namespaces)
+        if gathered is None:  # the pipeline is gone: reclaim every namespace it had, by their recorded policy
             self.track(name, set())
-            mine = {names.PIPELINE_LABEL: name, names.MANAGED_BY_LABEL: names.MANAGED_BY}
-            await self._release_foreign(name, applier, keep={
-                ns["metadata"]["name"] for ns in self.store.list("Namespace", labels=mine)})
+            platform = platform_spec(self.store)
+            await self._prune(applier, name, keep=set(), policy=None, system_namespace=system_namespace_of(platform))
             return Outcome()
-        if isinstance(inputs, InvalidInput):
-            log.warning("pipeline %s has an invalid spec: %s", name, inputs)
+        if isinstance(gathered, InvalidInput):
+            log.warning("pipeline %s has an invalid spec: %s", name, gathered)
             body = self.store.get("Pipeline", name) or {}
             await self._write_status(applier, name, body, pipeline_status(
                 resolutions=[], delivered=[], generation=(body.get("metadata") or {}).get("generation"),
                 previous_conditions=(body.get("status") or {}).get("conditions") or [], now=self.clock(),
-                extra_findings=[("InvalidSpec", str(inputs))]))
+                extra_findings=[(Reason.INVALID_SPEC, str(gathered))]))
             return Outcome()
-        pipeline, body = inputs.pipeline, inputs.body
+        inputs, body = gathered.inputs, gathered.body
+        pipeline = inputs.pipeline
         owner = Owner(name=name, uid=str(pipeline.metadata.uid))
-        resolutions = resolve_pipeline(pipeline_name=name, pipeline=pipeline.spec, platform=inputs.platform,
-                                       sources=inputs.sources)
+        policy = pipeline.spec.reclaim(inputs.platform)
+        resolutions = inputs.resolve()
+        held: set[str] = set()  # phases not (fully) delivered this time keep what they have
         delivered: list[PhaseObjects] = []
+        problems: dict[str, list[tuple[str, str]]] = {}  # phase -> blocking findings found while delivering
         requeue: float | None = None
         for resolution in resolutions:
-            objects = phase_objects(resolution, owner=owner)
+            objects = phase_objects(resolution, owner=owner, reclaim=policy)
+            if objects.oversized:
+                held.add(objects.namespace)
+                problems.setdefault(objects.phase, []).append((Reason.SECRET_TOO_LARGE, (
+                    f"{objects.phase}: the pull or push Secret would be over {MAX_SECRET_BYTES} bytes; nothing was "
+                    "delivered: reference fewer or smaller credentials")))
+                continue
             try:
                 ready = await self._apply_phase(applier, objects, pipeline=name)
+            except ForeignObject as foreign:
+                held.add(objects.namespace)
+                problems.setdefault(objects.phase, []).append((Reason.NAME_TAKEN, (
+                    f"{objects.phase}: a {foreign.kind} named {foreign.name} exists in {foreign.namespace} and is "
+                    "not Shipway's; Shipway leaves it alone")))
+                continue
             except NotFound:
                 # The namespace vanished under us (or is terminating): start over from the namespace.
-                self.foreign_namespaces.discard(objects.namespace)
+                self.foreign_namespaces.pop(objects.namespace, None)
                 self.store.forget("Namespace", objects.namespace)
                 return Outcome(requeue_after=SA_RETRY_SECONDS)
+            except ForeignNamespace:
+                # It exists and is not Shipway's: the claim is decided again, by the core, from what we now know.
+                return Outcome(requeue_after=0.0)
             if not ready:
                 requeue = ACCOUNT_WAIT_SECONDS  # a fallback only: the ServiceAccount's event usually comes first
+                problems.setdefault(objects.phase, []).append((Reason.SERVICE_ACCOUNT_PENDING, (
+                    f"{objects.phase}: the default ServiceAccount of {objects.namespace} does not list the pull "
+                    "secret yet (it is made by the ServiceAccount controller)")))
             delivered.append(objects)
-        await self._prune(applier, name, keep={o.namespace: o for o in delivered})
+        await self._prune(applier, name, keep={o.namespace for o in delivered} | held,
+                          policy=policy, system_namespace=system_namespace_of(inputs.platform))
         verifications = None
         if self.verifier is not None and self.verifier.enabled:
             # The pipeline's and its phases' own credentials; the platform's are shown on the Platform.
@@ -116,7 +148,8 @@ class Reconciler:
         status = pipeline_status(
             resolutions=resolutions, delivered=delivered, generation=pipeline.metadata.generation,
             previous_conditions=(body.get("status") or {}).get("conditions") or [], now=self.clock(),
-            verifications=verifications)
+            verifications=verifications, extra_findings=inputs.claim_findings, phase_findings=problems,
+            reclaim=policy)
         await self._write_status(applier, name, body, status)
         if applier.writes:
             log.info("pipeline %s reconciled: %d write(s); pull sets %s", name, applier.writes,
@@ -130,10 +163,8 @@ class Reconciler:
         for obj in objects.push_objects:
             await applier.ensure(kinds.BY_KIND[obj["kind"]], obj)
         owned = objects.owned_names
-        for kind in _OWNED_KINDS:
-            for actual in list(self.store.list(kind.kind, namespace=objects.namespace,
-                                               labels={names.PIPELINE_LABEL: pipeline,
-                                                       names.MANAGED_BY_LABEL: names.MANAGED_BY})):
+        for kind in OWNED_KINDS:
+            for actual in list(self.store.list(kind.kind, namespace=objects.namespace, labels=mine(pipeline))):
                 actual_name = actual["metadata"]["name"]
                 if actual_name not in owned[kind.kind]:
                     await applier.delete(kind, actual_name, objects.namespace)
@@ -141,37 +172,12 @@ class Reconciler:
         return await applier.ensure_default_pull_secret(
             namespace=objects.namespace, pipeline=pipeline, phase=objects.phase, wanted=objects.pull_secret_name)
 
-    async def _prune(self, applier: Applier, name: str, *, keep: dict[str, PhaseObjects]) -> None:
-        """Remove what Shipway keeps for phases that are gone or disabled."""
-        mine = {names.PIPELINE_LABEL: name, names.MANAGED_BY_LABEL: names.MANAGED_BY}
-        own = list(self.store.list("Namespace", labels=mine))
-        own_namespaces = {ns["metadata"]["name"] for ns in own}
-        terminating = {ns["metadata"]["name"] for ns in own if ns["metadata"].get("deletionTimestamp")}
-        for ns_name in sorted(own_namespaces - set(keep) - terminating):
-            await applier.delete(kinds.NAMESPACE, ns_name, None)  # its contents go with it
-        for kind in _OWNED_KINDS:
-            for obj in list(self.store.list(kind.kind, labels=mine)):
-                ns = obj["metadata"].get("namespace", "")
-                if obj["metadata"].get("deletionTimestamp"):
-                    continue  # already on its way out
-                if ns not in keep and ns not in own_namespaces:  # left in a namespace Shipway does not own
-                    await applier.delete(kind, obj["metadata"]["name"], ns)
-        await self._release_foreign(name, applier, keep=set(keep) | own_namespaces)
-
-    async def _release_foreign(self, name: str, applier: Applier, *, keep: set[str]) -> None:
-        """Undo what Shipway added to the ``default`` ServiceAccounts outside ``keep`` (the live phases and the
-        namespaces Shipway owns, which go whole, by the operator or by garbage collection)."""
-        for account in list(self.store.list("ServiceAccount", labels={names.PIPELINE_LABEL: name})):
-            meta = account.get("metadata") or {}
-            namespace = meta.get("namespace", "")
-            if meta.get("name") != names.DEFAULT_SERVICE_ACCOUNT or namespace in keep:
-                continue
-            if (meta.get("annotations") or {}).get(IN_OWN_NAMESPACE) == "true":
-                continue  # in a namespace Shipway created: it goes with the namespace, whatever event comes first
-            try:
-                await applier.release_default_account(account)
-            except NotFound:
-                self.store.forget("ServiceAccount", names.DEFAULT_SERVICE_ACCOUNT, namespace)
+    async def _prune(self, applier: Applier, name: str, *, keep: set[str], policy: ReclaimPolicy | None,
+                     system_namespace: str) -> None:
+        """Reclaim every namespace outside ``keep`` where Shipway has something of pipeline ``name``."""
+        for namespace in sorted(stale_namespaces(self.store, name, keep=keep)):
+            await reclaim(applier, self.store, pipeline=name, namespace=namespace, current=policy,
+                          system_namespace=system_namespace)
 
     async def _write_status(self, applier: Applier, name: str, body: dict[str, Any], status: dict[str, Any]) -> None:
         if body.get("status") == status:
@@ -179,3 +185,15 @@ class Reconciler:
         applier.writes += 1
         patched = await self.client.patch(kinds.PIPELINE, name, {"status": status}, status=True)
         self.store.record_write("Pipeline", patched)
+        await self.announce(patched, old=body.get("status"), new=status)
+
+    async def announce(self, body: dict[str, Any], *, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+        """The Events a status change means, on the object (Pipeline or Platform) whose status it is."""
+        if self.recorder is None:
+            return
+        meta = body.get("metadata") or {}
+        regarding = Regarding(api_version=names.API_VERSION, kind=str(body.get("kind", "Pipeline")),
+                              name=str(meta.get("name", "")), uid=str(meta.get("uid", "")))
+        for happening in status_happenings(old, new):
+            await self.recorder.record(regarding, reason=happening.reason, note=happening.note,
+                                       action=happening.action, warning=happening.warning)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shipway.adapters.kube import resources as kinds
 from shipway.core import names
+from shipway.core.dockerconfig import DockerConfig
 from shipway.core.documents import source_of_secret
-from shipway.core.layers import Layer, SourceProblem, entries_of_layer
+from shipway.core.isolation import SecretView, platform_grant
+from shipway.core.layers import Grant, Grants, Layer, SourceProblem, entries_of_layer
 from shipway.core.names import Reason
-from shipway.core.resources import PlatformStatus, VerificationStatus
+from shipway.core.resources import PlatformStatus, SecretRef, VerificationStatus
 from shipway.core.status import condition
 from shipway.core.verification import verified_entries
 from shipway.reconcile.apply import Applier
@@ -28,17 +30,22 @@ async def reconcile_platform(reconciler: Reconciler, applier: Applier) -> Outcom
     spec = platform_spec(store)
     if body is None or spec is None:
         return Outcome()
-    sources: dict[Any, Any] = {}
+    sources: dict[SecretRef, DockerConfig | SourceProblem] = {}
+    granted: dict[SecretRef, Grant] = {}
     for credential in spec.registry.credentials:
         ref = credential.secret_ref
         secret = store.get("Secret", ref.name, ref.namespace)
-        sources[ref] = source_of_secret(secret, ref=ref) if secret is not None else SourceProblem(
-            Reason.SOURCE_SECRET_MISSING, f"Secret {ref} does not exist or lacks the label {names.CREDENTIAL_LABEL}")
-    entries, findings = entries_of_layer(Layer.PLATFORM, spec.registry.credentials, sources)
+        granted[ref] = platform_grant(ref=ref, secret=None if secret is None else SecretView.of(ref, secret),
+                                      system_namespace=spec.system_namespace)
+        if secret is not None:
+            sources[ref] = source_of_secret(secret, ref=ref)
+    entries, findings = entries_of_layer(Layer.PLATFORM, spec.registry.credentials, sources,
+                                         grants=Grants(tenant={}, platform=granted))
     verifications = None
     verifier = reconciler.verifier
     if verifier is not None and verifier.enabled:
         verifier.insecure = frozenset(spec.registry.insecure_registries)
+        verifier.trusted_realms = frozenset(spec.registry.trusted_token_realms)
         verifier.want(entries)
         reconciler.track(PLATFORM_KEY, {e.fingerprint for e in entries})
         verifications = verified_entries(entries, verifier.records)
@@ -56,4 +63,5 @@ async def reconcile_platform(reconciler: Reconciler, applier: Applier) -> Outcom
         applier.writes += 1
         patched = await reconciler.client.patch(kinds.PLATFORM, names.PLATFORM_NAME, {"status": status}, status=True)
         store.record_write("Platform", patched)
+        await reconciler.announce(patched, old=body.get("status"), new=status)
     return Outcome()

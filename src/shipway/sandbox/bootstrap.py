@@ -1,5 +1,8 @@
-"""What a fresh sandbox cluster gets before the operator starts: the CRDs, the system namespace, a demo
-default credential (a random password, never printed) and the Platform ``default`` that uses it.
+"""What a fresh sandbox cluster gets before the operator starts: the CRDs, the system namespace, the
+operator's and the API's RBAC and the operator's fence (a ValidatingAdmissionPolicy) exactly as ``shipway
+manifests`` installs them, a demo default credential (a
+random password, never printed) and the Platform ``default`` that uses it. The admission webhook is
+registered once the API serves it (:func:`register_webhook`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from shipway.core.crds import custom_resource_definitions
 from shipway.core.dockerconfig import AuthEntry, render_dockerconfigjson
 from shipway.core.errors import Conflict
 from shipway.core.install import user_roles
+from shipway.core.manifests.admission import operator_fence, webhook_configuration
+from shipway.core.manifests.rbac import shipway_rbac
 from shipway.core.registry_keys import parse_key
 from shipway.core.secrets import Secret
 
@@ -53,6 +58,15 @@ async def _create(client: KubeClient, kind: kinds.Kind, obj: dict[str, object]) 
 
 CLUSTER_ROLE = kinds.Kind("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False)
 CLUSTER_ROLE_BINDING = kinds.Kind("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False)
+WEBHOOKS = kinds.Kind("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
+                      "validatingwebhookconfigurations", False)
+POLICIES = kinds.Kind("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy",
+                      "validatingadmissionpolicies", False)
+POLICY_BINDINGS = kinds.Kind("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding",
+                             "validatingadmissionpolicybindings", False)
+_RBAC_KINDS = {"ValidatingAdmissionPolicy": POLICIES, "ValidatingAdmissionPolicyBinding": POLICY_BINDINGS,
+               "ServiceAccount": kinds.SERVICE_ACCOUNT, "ClusterRole": CLUSTER_ROLE,
+               "ClusterRoleBinding": CLUSTER_ROLE_BINDING, "Role": kinds.ROLE, "RoleBinding": kinds.ROLE_BINDING}
 TEAM_PIPELINES = {"team-a": ["shop"], "team-b": ["blog"]}  # the pipelines each demo team may manage
 
 
@@ -94,6 +108,17 @@ async def bootstrap(client: KubeClient) -> None:
             await _create(client, kind, obj)
     await _create(client, kinds.NAMESPACE, {"apiVersion": "v1", "kind": "Namespace",
                                             "metadata": {"name": SYSTEM_NAMESPACE}})
+    for installed in [*shipway_rbac(), *operator_fence()]:
+        await _create(client, _RBAC_KINDS[str(installed["kind"])], installed)
     await _create(client, kinds.SECRET, demo_credential())
     await _create(client, kinds.PLATFORM, demo_platform())
+
+
+async def register_webhook(client: KubeClient, *, url: str, ca_pem: bytes) -> None:
+    """Point kube-apiserver (the emulator) at the API's admission webhook, replacing an older registration."""
+    body = webhook_configuration(url=url, ca_bundle=ca_pem)
+    try:
+        await client.create(WEBHOOKS, body)
+    except Conflict:
+        await client.patch(WEBHOOKS, body["metadata"]["name"], {"webhooks": body["webhooks"]})
 

@@ -1,6 +1,6 @@
 """The operator's local cache: watch-fed, in memory, holding only the objects Shipway needs.
 
-Fed by watch events (the operator's kopf handlers) and by the operator's own successful writes (write-
+Fed by watch events (the operator's informers) and by the operator's own successful writes (write-
 through, so a reconcile that runs before its own write's watch echo sees the new state and writes nothing
 again). An event older than what the cache holds is ignored: resourceVersions are compared as integers
 when both parse as integers, which every etcd-backed API server produces; otherwise the event wins.
@@ -111,6 +111,14 @@ class Store:
             self._deleted_rv[key] = rv
             if len(self._deleted_rv) > 10_000:  # tombstones only guard against reordering; keep them few
                 self._deleted_rv.pop(next(iter(self._deleted_rv)))
+
+    def mark_deleting(self, kind: str, name: str, namespace: str = "") -> None:
+        """The operator asked to delete an object that goes through Terminating (a namespace): until the
+        watch says it is gone, the cache knows it is on its way out."""
+        found = self._objects.get((kind, namespace, name))
+        if found is not None:
+            found.setdefault("metadata", {})["deletionTimestamp"] = found.get("metadata", {}).get(
+                "deletionTimestamp") or "deleting"
 
     def forget(self, kind: str, name: str, namespace: str = "") -> None:
         """Drop an object after the operator deleted it itself (write-through)."""

@@ -19,7 +19,7 @@ from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.types import PatchType
 
-from shipway import __version__
+from shipway.adapters.kube.connecting import agent
 from shipway.adapters.kube.resources import Kind
 from shipway.core import errors
 
@@ -68,12 +68,13 @@ def _checked(name: str, *, what: str) -> str:
 class KubeClient:
     """Create, patch, delete and watch plain-dict objects. One instance per process."""
 
-    def __init__(self, *, kubeconfig: Path | None, user_agent: str, field_manager: str) -> None:
+    def __init__(self, *, kubeconfig: Path | None, user_agent: str, field_manager: str,
+                 instance: str | None = None) -> None:
         config = KubeConfig.from_file(str(kubeconfig)) if kubeconfig else KubeConfig.from_env()
         self._client = lightkube.AsyncClient(config=config, field_manager=field_manager)
         inner = getattr(getattr(self._client, "_client", None), "_client", None)  # the httpx client
         if inner is not None and hasattr(inner, "headers"):
-            inner.headers["User-Agent"] = f"{user_agent}/{__version__}"
+            inner.headers["User-Agent"] = agent(user_agent, instance)
         self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
 
     @staticmethod

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from shipway.adapters.kube.client import KubeClient
 from shipway.adapters.kube.resources import Kind
@@ -17,6 +18,7 @@ class UserInfo:
     username: str
     groups: tuple[str, ...]
     uid: str = ""
+    extra: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +44,14 @@ async def review_token(client: KubeClient, token: Secret) -> UserInfo | None:
     status = answer.get("status") or {}
     if not status.get("authenticated"):
         return None
-    user = status.get("user") or {}
-    return UserInfo(username=str(user.get("username", "")), groups=tuple(user.get("groups") or ()),
-                    uid=str(user.get("uid", "")))
+    return user_info_of(status.get("user") or {})
+
+
+def user_info_of(user: dict[str, Any]) -> UserInfo:
+    """A user as the API server describes one (TokenReview status, AdmissionReview request)."""
+    extra = {str(k): tuple(str(v) for v in values or ()) for k, values in (user.get("extra") or {}).items()}
+    return UserInfo(username=str(user.get("username", "")), groups=tuple(str(g) for g in user.get("groups") or ()),
+                    uid=str(user.get("uid", "")), extra=extra)
 
 
 async def review_access(client: KubeClient, user: UserInfo, access: Access) -> tuple[bool, str]:
@@ -59,6 +66,6 @@ async def review_access(client: KubeClient, user: UserInfo, access: Access) -> t
     answer = await client.create(SUBJECT_ACCESS_REVIEW, {
         "apiVersion": SUBJECT_ACCESS_REVIEW.api_version, "kind": SUBJECT_ACCESS_REVIEW.kind,
         "spec": {"user": user.username, "groups": list(user.groups), "uid": user.uid,
-                 "resourceAttributes": attributes}})
+                 "extra": {k: list(v) for k, v in user.extra.items()}, "resourceAttributes": attributes}})
     status = answer.get("status") or {}
     return bool(status.get("allowed")) and not status.get("denied"), str(status.get("reason") or "")

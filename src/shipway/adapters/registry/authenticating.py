@@ -1,9 +1,9 @@
 """Finding a registry's API and authenticating to it: the ``/v2/`` probe, HTTP Basic, and Bearer tokens.
 
 Credentials go only to the registry's own origin (HTTP Basic) or to the token realm it announces
-(``GET realm?service=S&scope=repository:NAME:pull[,push]`` with HTTP Basic). A realm is followed only over
-HTTPS, or over plain HTTP when the registry itself was reached over plain HTTP and plain HTTP is allowed
-for the realm's host too.
+(``GET realm?service=S&scope=repository:NAME:pull[,push]`` with HTTP Basic), and to that realm only when
+:mod:`~shipway.adapters.registry.realms` allows it: on the registry's own host and port, or on another host
+over HTTPS when the pairing is known or the caller trusts that realm. A refused realm is never contacted.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 
 import httpx
 
-from shipway.adapters.registry import addresses, challenges, tokens
+from shipway.adapters.registry import addresses, challenges, realms, tokens
 from shipway.adapters.registry.credentials import Credential
 from shipway.adapters.registry.requesting import CheckFailed, PlainHttpAnswer, Requester
 from shipway.adapters.registry.results import Reason
@@ -75,20 +75,28 @@ async def discover(
                 raise CheckFailed(Reason.BAD_RESPONSE, "the authentication challenge does not parse")
             return Endpoint(base=base, challenge=chosen)
         if reply.status == 404:
-            raise CheckFailed(Reason.NOT_FOUND, "no registry API at /v2/")
+            raise CheckFailed(Reason.BAD_RESPONSE, "no registry API at /v2/")
         raise CheckFailed(Reason.BAD_RESPONSE, f"/v2/ answered HTTP {reply.status}")
     raise CheckFailed(Reason.INSECURE, "no allowed scheme for this registry")
 
 
 class Authenticator:
-    """Answers challenges for one credential (or anonymously), with a shared token cache."""
+    """Answers challenges for one credential (or anonymously), with a shared token cache.
+
+    ``trusted_realms`` holds realm places (:func:`realms.parse_trusted`) trusted on top of the known ones."""
 
     def __init__(
-        self, requester: Requester, *, credential: Credential | None, cache: tokens.TokenCache
+        self,
+        requester: Requester,
+        *,
+        credential: Credential | None,
+        cache: tokens.TokenCache,
+        trusted_realms: frozenset[str] = frozenset(),
     ) -> None:
         self._requester = requester
         self._credential = credential
         self._cache = cache
+        self._trusted = trusted_realms
         self._fingerprint = tokens.fingerprint(
             credential.username if credential else None, credential.password if credential else None
         )
@@ -122,10 +130,13 @@ class Authenticator:
             raise CheckFailed(Reason.BAD_RESPONSE, "the token realm is not a URL") from None
         if realm.scheme not in ("http", "https") or not realm.host or realm.userinfo or realm.fragment:
             raise CheckFailed(Reason.BAD_RESPONSE, "the token realm is not an http(s) URL")
-        if realm.scheme == "http" and not (
-            endpoint.base.scheme == "http" and self._requester.plain_http_allowed(realm)
-        ):
-            raise CheckFailed(Reason.INSECURE, "a token realm over plain HTTP was refused")
+        refused = realms.refusal(
+            endpoint.base, realm, trusted=self._trusted, plain_http_allowed=self._requester.plain_http_allowed(realm)
+        )
+        if refused is not None:
+            log.info("token realm on %s refused for registry %s: %s", realms.place(realm),
+                     realms.place(endpoint.base), refused[0])
+            raise CheckFailed(*refused)
         return realm
 
     async def _fetch_token(self, realm: httpx.URL, service: str, scope: str) -> tokens.Token:

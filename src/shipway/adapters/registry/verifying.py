@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from shipway.adapters.registry import addresses, authenticating, requesting, tokens
+from shipway.adapters.registry import addresses, authenticating, realms, requesting, tokens
 from shipway.adapters.registry.credentials import Credential
 from shipway.adapters.registry.results import Check, Reason, VerificationResult
 from shipway.core import errors
@@ -79,8 +79,11 @@ class RegistryClient:
     """Verifies credentials against registries. Use as ``async with RegistryClient(...) as client``.
 
     ``ca_file`` adds a CA bundle to the system's; ``insecure_registries`` lists hosts (``host`` or
-    ``host:port``) that may be spoken to over plain HTTP, as loopback hosts always may. ``timeout``
-    bounds each exchange and ``deadline`` each check as a whole. Tokens are cached in ``token_cache``.
+    ``host:port``) that may be spoken to over plain HTTP, as loopback hosts always may. ``trusted_realms``
+    lists token realms (``host`` or ``host:port``, reached over HTTPS only) on other hosts than their
+    registry that may receive its credential, on top of the known pairings (see
+    :mod:`~shipway.adapters.registry.realms`). ``timeout`` bounds each exchange and ``deadline`` each check
+    as a whole. Tokens are cached in ``token_cache``.
     """
 
     def __init__(
@@ -92,10 +95,12 @@ class RegistryClient:
         deadline: float = 30.0,
         retries: int = 2,
         token_cache: tokens.TokenCache | None = None,
+        trusted_realms: frozenset[str] = frozenset(),
     ) -> None:
         if timeout <= 0 or deadline <= 0 or retries < 0:
             raise errors.InvalidInput("timeouts must be positive and retries not negative", field="timeout")
         self._insecure = frozenset(insecure_registries)
+        self._trusted = realms.parse_trusted(trusted_realms)
         self._deadline = deadline
         self._cache = token_cache if token_cache is not None else tokens.TokenCache()
         self._http = httpx.AsyncClient(
@@ -119,7 +124,8 @@ class RegistryClient:
         await self._http.aclose()
 
     def __repr__(self) -> str:
-        return f"RegistryClient(insecure_registries={sorted(self._insecure)!r}, tokens={self._cache!r})"
+        return (f"RegistryClient(insecure_registries={sorted(self._insecure)!r}, "
+                f"trusted_realms={sorted(self._trusted)!r}, tokens={self._cache!r})")
 
     async def verify(
         self,
@@ -139,7 +145,9 @@ class RegistryClient:
         if repository is not None:
             addresses.validate_repository(repository)
         addresses.validate_reference(reference)
-        auth = authenticating.Authenticator(self._requester, credential=credential, cache=self._cache)
+        auth = authenticating.Authenticator(
+            self._requester, credential=credential, cache=self._cache, trusted_realms=self._trusted
+        )
         endpoint: authenticating.Endpoint | None = None
         schemes = addresses.schemes_to_try(address, self._insecure)
 
@@ -165,7 +173,7 @@ class RegistryClient:
             can_push=can_push,
             checked_at=datetime.datetime.now(datetime.UTC),
         )
-        log.info("registry %s verified: ok=%s", address.netloc, result.ok)
+        log.info("registry %s verified: %s (%s)", address.netloc, result.outcome, valid.reason or "valid")
         return result
 
     async def _run(self, step: Callable[..., Awaitable[Check]], *args: object) -> Check:

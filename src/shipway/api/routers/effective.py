@@ -24,7 +24,8 @@ def _get(name: PipelineName) -> Access:
 async def effective(name: PipelineName, state: State, user: Caller) -> dict[str, Any]:
     """Per phase: which entry serves which registry key, from which layer and source, with fingerprints."""
     await state.access.require(user, _get(name))
-    return await service.effective_view(state, name)
+    async with state.fairness.reads.hold(user.username):
+        return await service.effective_view(state, name)
 
 
 @router.get("/phases/{phase}/explain", response_model=ExplainOut)
@@ -32,11 +33,13 @@ async def explain(name: PipelineName, phase: PhaseName, image: Annotated[str, Qu
                   state: State, user: Caller) -> ExplainOut:
     """Which credentials the kubelet will try for IMAGE in this phase, in order, and why."""
     await state.access.require(user, _get(name))
-    return await service.explain(state, name, phase=phase.value, image=image)
+    async with state.fairness.reads.hold(user.username):
+        return await service.explain(state, name, phase=phase.value, image=image)
 
 
 @router.post("/verify", response_model=VerifyOut)
 async def verify(name: PipelineName, body: VerifyIn, state: State, user: Caller) -> VerifyOut:
     """Check a stored credential against its registry now: valid, may pull, may push."""
     await state.access.require(user, _get(name))
-    return await service.verify(state, name, body)
+    async with state.fairness.reads.hold(user.username), state.fairness.verifies.hold(name):
+        return await service.verify(state, name, body)

@@ -7,15 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from shipway.adapters.kube import resources as kinds
-from shipway.adapters.kube.reviews import Access
+from shipway.adapters.kube.reviews import Access, UserInfo
 from shipway.api import repository
-from shipway.api.credentials import check_allowed_registry
 from shipway.api.deps import Caller, PipelineName, State
+from shipway.api.policy import Reviewer, pipeline_refusals, raise_refusals
 from shipway.api.routers.views import pipeline_out
 from shipway.api.schemas import ERROR_RESPONSES, PipelineCreate, PipelineOut, PipelineUpdate
 from shipway.core import names
 from shipway.core.documents import stored_model, validate_model
-from shipway.core.resources import Pipeline, PushTarget
+from shipway.core.resources import Pipeline
 
 router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
 
@@ -39,10 +39,11 @@ def _spec(phases: list[Any], inherit: bool, push: Any, old: dict[str, Any] | Non
     return {"phases": spec_phases, "registry": registry}
 
 
-async def _check_push(state: State, push: PushTarget | None) -> None:
-    if push is not None:
-        platform, _ = await repository.get_platform(state.kube)
-        check_allowed_registry(platform.spec if platform else None, push.registry, field="push.registry")
+async def _admit(state: State, user: UserInfo, pipeline: Pipeline, old: Pipeline | None) -> None:
+    """The admission webhook's checks, with the caller as requester, before anything is written."""
+    reviewer = Reviewer(kube=state.kube, access=state.access)
+    raise_refusals(await pipeline_refusals(reviewer, requester=user, pipeline=pipeline, old=old),
+                   field=lambda spec: spec.removeprefix("spec.").replace("registry.push.", "push."))
 
 
 @router.get("", response_model=list[PipelineOut])
@@ -68,13 +69,10 @@ async def get_pipeline(name: PipelineName, state: State, user: Caller) -> Pipeli
 @router.post("", response_model=PipelineOut, status_code=status.HTTP_201_CREATED)
 async def create_pipeline(body: PipelineCreate, state: State, user: Caller) -> PipelineOut:
     await state.access.require(user, _access("create"))
-    # RBAC cannot restrict create by name: refuse a name the caller could not manage once it exists.
-    for verb in ("get", "update", "delete"):
-        await state.access.require(user, _access(verb, body.name))
-    await _check_push(state, body.push)
     document = {"apiVersion": names.API_VERSION, "kind": "Pipeline", "metadata": {"name": body.name},
                 "spec": _spec(body.phases, body.inherit, body.push)}
     model = validate_model(Pipeline, document, where="body")
+    await _admit(state, user, model, None)  # RBAC cannot restrict create by name: admission does
     created = await state.kube.create(kinds.PIPELINE, model.to_k8s())
     return pipeline_out(model, created)
 
@@ -82,11 +80,11 @@ async def create_pipeline(body: PipelineCreate, state: State, user: Caller) -> P
 @router.put("/{name}", response_model=PipelineOut)
 async def update_pipeline(name: PipelineName, body: PipelineUpdate, state: State, user: Caller) -> PipelineOut:
     await state.access.require(user, _access("update", name))
-    await _check_push(state, body.push)
 
     async def change(current: dict[str, Any]) -> dict[str, Any]:
         spec = _spec(body.phases, body.inherit, body.push, current.get("spec"))
-        validate_model(Pipeline, {"metadata": {"name": name}, "spec": spec}, where="body")
+        new = validate_model(Pipeline, {"metadata": current["metadata"], "spec": spec}, where="body")
+        await _admit(state, user, new, stored_model(Pipeline, current, where=f"Pipeline {name}"))
         return spec
 
     updated = await repository.update_spec(state.kube, kinds.PIPELINE, name, change)

@@ -9,13 +9,14 @@ from fastapi import APIRouter
 from shipway.adapters.kube import resources as kinds
 from shipway.adapters.kube.reviews import Access
 from shipway.api import repository
-from shipway.api.credentials import check_allowed_registry
 from shipway.api.deps import Caller, State
+from shipway.api.policy import raise_refusals
 from shipway.api.routers.views import platform_out
 from shipway.api.schemas import ERROR_RESPONSES, PlatformOut, PushTargetIn
 from shipway.core import names
 from shipway.core.documents import stored_model
 from shipway.core.errors import NotFound
+from shipway.core.isolation import registry_refusal
 from shipway.core.resources import Platform
 
 router = APIRouter(prefix="/api/v1/platform", tags=["platform"], responses=ERROR_RESPONSES)
@@ -39,7 +40,9 @@ async def set_push_target(body: PushTargetIn, state: State, user: Caller) -> Pla
     await state.access.require(user, _access("update"))
     if body.push is not None:
         platform, _ = await repository.get_platform(state.kube)
-        check_allowed_registry(platform.spec if platform else None, body.push.registry, field="push.registry")
+        refusal = registry_refusal(body.push.registry, platform=platform.spec if platform else None,
+                                   field="push.registry")
+        raise_refusals([refusal] if refusal else [])
 
     async def change(current: dict[str, Any]) -> dict[str, Any]:
         spec = dict(current.get("spec") or {})
