@@ -19,6 +19,17 @@ WEB = {
 }
 
 
+def test_a_custom_phase_namespace_needs_a_platform_admins_adoption(admin: httpx.Client, kube: Kube) -> None:
+    refused = admin.post("/api/v1/pipelines", json=WEB)
+    assert refused.status_code == 403, refused.text
+    assert error_of(refused)["field"] == "phases[2].namespace"
+    assert "NamespaceOutsidePrefix" in error_of(refused)["message"]
+    assert kube.pipeline("web") is None
+    platform = kube.platform()
+    adopted = [*platform["spec"].get("adoptedNamespaces", []), {"namespace": "web-staging", "pipeline": "web"}]
+    kube.merge_patch("/apis/shipway.dev/v1alpha1/platforms/default", {"spec": {"adoptedNamespaces": adopted}})
+
+
 def test_an_admin_creates_a_pipeline_and_the_custom_resource_holds_exactly_what_was_asked(
         admin: httpx.Client, kube: Kube) -> None:
     response = admin.post("/api/v1/pipelines", json=WEB)

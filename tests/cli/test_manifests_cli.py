@@ -59,7 +59,7 @@ def test_the_console_script_matches_reads_stdin_and_reports_errors_in_one_line(t
     bad.write_text(json.dumps({"auths": {"quay.io": {"identitytoken": CANARY}}}))
     failed = run_script("dockerconfig", "match", "quay.io/app", str(bad))
     assert (failed.returncode, failed.stdout) == (2, "")
-    assert failed.stderr == (f"error: {bad}.auths[quay.io].identitytoken: identitytoken is ignored by the kubelet: "
+    assert failed.stderr == (f"error: {bad}.auths[0].identitytoken: identitytoken is ignored by the kubelet: "
                              "the pull would fail silently; use username and password\n")
 
 

@@ -20,8 +20,8 @@ from tests.support.cluster import Cluster, start_cluster
 from .helpers import PLATFORM, SYSTEM_NAMESPACE, Shipway, assert_no_canary, example_platform
 
 
-def _booted(workdir: Path) -> Iterator[Cluster]:
-    clusters = start_cluster(workdir)
+def _booted(workdir: Path, *, emulator_args: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    clusters = start_cluster(workdir, emulator_args=emulator_args)
     cluster = next(clusters)
     try:
         api = cluster.api
@@ -45,6 +45,13 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 @pytest.fixture(scope="module")
 def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     yield from _booted(tmp_path_factory.mktemp("cluster"))
+
+
+@pytest.fixture
+def slow_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster whose ServiceAccount controller makes a namespace's ``default`` seconds late, as a loaded
+    control plane does."""
+    yield from _booted(tmp_path, emulator_args=("--service-account-delay", "2.0"))
 
 
 @pytest.fixture

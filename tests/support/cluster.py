@@ -270,7 +270,7 @@ class EmulatorProcess:
     """The emulator with authentication and RBAC on: a users file (the admin, the sandbox's team users and
     Shipway's ServiceAccounts, fresh tokens) in ``workdir``, served over HTTPS with a CA of its own."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, extra_args: tuple[str, ...] = ()) -> None:
         self.port = _free_port()
         self.kubeconfig = workdir / "kubeconfig"  # the admin's, written by the emulator
         self.users_file = emulator_users.write(
@@ -278,7 +278,7 @@ class EmulatorProcess:
         self.users = emulator_users.load(self.users_file)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shipway.sandbox.emulator", "--port", str(self.port),
-             "--kubeconfig", str(self.kubeconfig), "--users", str(self.users_file)],
+             "--kubeconfig", str(self.kubeconfig), "--users", str(self.users_file), *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         self.output = OutputReader(self.process.stdout)
@@ -401,13 +401,13 @@ def _report_rights(api: Api) -> None:
         handle.write(json.dumps(line) + "\n")
 
 
-def start_cluster(workdir: Path) -> Iterator[Cluster]:
-    """A generator for a pytest fixture: the emulator with the CRDs and Shipway's RBAC installed (and so the
-    namespaces shipway-system and default); start the operator yourself.
+def start_cluster(workdir: Path, *, emulator_args: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """A generator for a pytest fixture: the emulator (with ``emulator_args``) with the CRDs and Shipway's
+    RBAC installed (and so the namespaces shipway-system and default); start the operator yourself.
 
     At teardown, once the operator is stopped, it fails if the operator was ever refused a request.
     """
-    emulator = EmulatorProcess(workdir)
+    emulator = EmulatorProcess(workdir, extra_args=emulator_args)
     api = Api.connect(emulator.admin)
     cluster = Cluster(emulator=emulator, api=api, admin_kubeconfig=emulator.kubeconfig,
                       kubeconfig=emulator.write_kubeconfig(workdir / "operator.kubeconfig", OPERATOR_USER))

@@ -75,7 +75,8 @@ class ApiServer:
         """Finish what a crash between two writes left: unreferenced managed Secrets (never fatal)."""
         settings = self.app.state.shipway.settings
         try:
-            await managed.repair(self.kube, system_namespace=settings.system_namespace)
+            await managed.repair(self.kube, system_namespace=settings.system_namespace,
+                                 grace=settings.repair_grace_seconds)
         except ShipwayError as error:
             log.warning("repair of managed Secrets skipped: %s", type(error).__name__)
 

@@ -16,3 +16,5 @@ class ApiSettings(BaseModel):
     reads_per_caller: int = Field(default=4, ge=1, le=64)  # effective/explain/verify in flight per caller
     verifies_per_minute: float = Field(default=30.0, gt=0, le=600)  # registry checks per pipeline
     verify_burst: int = Field(default=10, ge=1, le=60)
+    # Managed Secrets unreferenced for this long are a crash's leftovers; repaired at start-up.
+    repair_grace_seconds: float = Field(default=300.0, ge=0, le=86400)

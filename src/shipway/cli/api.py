@@ -37,6 +37,9 @@ def run(
     webhook_host: Annotated[str, typer.Option(help="Address of the webhook listener")] = "0.0.0.0",  # noqa: S104
     tls_cert_file: Annotated[Path | None, typer.Option(help="The webhook's certificate chain (PEM)")] = None,
     tls_key_file: Annotated[Path | None, typer.Option(help="The webhook's private key (PEM)")] = None,
+    repair_grace: Annotated[float, typer.Option(
+        min=0, max=86400, help="At start-up, delete managed Secrets nobody references that are older than this "
+                               "(left by a crash between two writes)")] = 300.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve the API in the foreground until SIGINT/SIGTERM (OpenAPI at /openapi.json)."""
@@ -53,5 +56,6 @@ def run(
         webhook = WebhookListener(host=webhook_host, port=webhook_port, cert_file=tls_cert_file,
                                   key_file=tls_key_file)
     server = ApiServer(kubeconfig=kubeconfig, host=host, port=port,
-                       settings=ApiSettings(system_namespace=system_namespace), webhook=webhook)
+                       settings=ApiSettings(system_namespace=system_namespace, repair_grace_seconds=repair_grace),
+                       webhook=webhook)
     asyncio.run(_serve(server))

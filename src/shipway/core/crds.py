@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from shipway.core import names
 from shipway.core.resources import Pipeline, PipelineSpec, PipelineStatus, Platform, PlatformSpec, PlatformStatus
+from shipway.core.validation import DNS_LABEL_PATTERN
 
 _DROP = frozenset({"title", "additionalProperties", "discriminator"})
 
@@ -66,7 +67,9 @@ def _crd(
         "properties": {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
-            "metadata": {"type": "object"},
+            # The one thing a CRD may say of metadata: its name (a DNS label: it names namespaces too).
+            "metadata": {"type": "object", "properties": {"name": {
+                "type": "string", "maxLength": 63, "pattern": DNS_LABEL_PATTERN}}},
             "spec": schema_of(spec),
             "status": schema_of(status),
         },

@@ -126,7 +126,9 @@ def parse_auths(auths: Any, *, format: ConfigFormat, field: str) -> DockerConfig
     """Validate an already-decoded auths mapping (``{KEY: ENTRY}``)."""
     if not isinstance(auths, Mapping):
         raise DockerConfigError("must be a JSON object of registry keys", field=field)
-    entries = tuple(_parse_entry(str(key), value, field=f"{field}[{key}]") for key, value in auths.items())
+    # Entries are named by position: a key is input (one may hold a pasted secret) and is never echoed.
+    entries = tuple(_parse_entry(str(key), value, field=f"{field}[{index}]")
+                    for index, (key, value) in enumerate(auths.items()))
     return DockerConfig(format=format, entries=entries)
 
 

@@ -39,13 +39,14 @@ def status_happenings(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> 
     for name, phase in after.items():
         was = before.get(name, {})
         secret, fingerprint = phase.get("pullSecret"), phase.get("fingerprint")
-        if fingerprint and fingerprint != was.get("fingerprint") and phase.get("ready"):
-            if was.get("fingerprint"):
-                out.append(Happening("Rotated", f"{name}: pull credentials in {phase.get('namespace')}/{secret} "
-                                                f"changed {was.get('fingerprint')} -> {fingerprint}", "Rotate"))
-            else:
-                out.append(Happening("Delivered", f"{name}: pull credentials delivered to {phase.get('namespace')}/"
-                                                  f"{secret} ({fingerprint})", "Deliver"))
+        if not fingerprint or not phase.get("ready"):
+            continue
+        if was.get("ready") and was.get("fingerprint") and was.get("fingerprint") != fingerprint:
+            out.append(Happening("Rotated", f"{name}: pull credentials in {phase.get('namespace')}/{secret} "
+                                            f"changed {was.get('fingerprint')} -> {fingerprint}", "Rotate"))
+        elif not was.get("ready") or was.get("fingerprint") != fingerprint:
+            out.append(Happening("Delivered", f"{name}: pull credentials delivered to {phase.get('namespace')}/"
+                                              f"{secret} ({fingerprint})", "Deliver"))
     for name in sorted(set(before) - set(after)):
         out.append(Happening("PhaseReleased", f"{name}: no longer delivered to {before[name].get('namespace')}; "
                                               f"reclaimed per policy {new.get('reclaimPolicy', 'Retain')}", "Reclaim"))
@@ -56,6 +57,13 @@ def status_happenings(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> 
         else:
             out.append(Happening(str(ready.get("reason", "NotReady")), str(ready.get("message", "")), "Refuse",
                                  warning=True))
+    degraded, was_degraded = _condition(new, "Degraded"), _condition(old, "Degraded")
+    if (degraded.get("status") == "True" and (degraded.get("reason"), degraded.get("message"))
+            != (was_degraded.get("reason"), was_degraded.get("message"))
+            and degraded.get("reason") != ready.get("reason")):
+        # A finding that does not block (a shadowed key: the first listed wins) is reported once, as a warning.
+        out.append(Happening(str(degraded.get("reason", "Degraded")), str(degraded.get("message", "")), "Resolve",
+                             warning=True))
     checked, was_checked = _verified(new), _verified(old)
     for (registry, fingerprint), outcome in sorted(checked.items()):
         if was_checked.get((registry, fingerprint)) != outcome and outcome in ("True", "False"):

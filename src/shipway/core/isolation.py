@@ -6,11 +6,12 @@
 * when it is already labelled as Shipway's for that same pipeline (or Shipway retained it when that pipeline
   let it go: ``shipway.dev/released-from``), or the platform admin adopted it for
   that pipeline in the Platform (``spec.adoptedNamespaces``), or it does not exist yet (Shipway creates and
-  labels it) and its name is the pipeline's own (``<pipeline>-...``).
+  labels it) and its name is one of the pipeline's own (``<pipeline>-<phase>``: no other pipeline's,
+  even one whose name extends it).
 
-Another pipeline's namespace, a namespace Shipway did not create and nobody adopted, and a name outside the
-pipeline's prefix are refused; outside its prefix a pipeline is refused whether the namespace exists or not,
-so claims cannot probe for namespaces. Disabled phases claim nothing and grant nothing.
+Another pipeline's namespace, a namespace Shipway did not create and nobody adopted, and a name other than
+the pipeline's own are refused; for a name not its own a pipeline is refused whether the namespace exists or
+not, so claims cannot probe for namespaces. Disabled phases claim nothing and grant nothing.
 
 **Secrets.** What a pipeline's own (pipeline and phase) layers may use, and for what:
 
@@ -41,6 +42,7 @@ from shipway.core.layers import Grant, Grants, SourceProblem
 from shipway.core.names import Reason
 from shipway.core.resources import (
     Phase,
+    PhaseName,
     Pipeline,
     PlatformSpec,
     SecretRef,
@@ -134,11 +136,14 @@ def claim_refusal(*, pipeline: str, namespace: str, existing: NamespaceView | No
     owner = existing.owned_by() if existing is not None else None
     if owner == pipeline or (existing is not None and owner is None and existing.released_to() == pipeline):
         return None
-    # Outside its own prefix a pipeline learns nothing more, so it cannot probe which namespaces exist.
-    if not namespace.startswith(f"{pipeline}-"):
+    # Outside its own names a pipeline learns nothing more, so it cannot probe which namespaces exist. Only the
+    # exact ``<pipeline>-<phase>`` names are its own: a prefix alone would reach into the names of a pipeline
+    # whose name extends this one's (``shop-`` covers ``shop-api-review``).
+    if namespace not in own_names(pipeline):
         return Refusal(Reason.NAMESPACE_OUTSIDE_PREFIX, field,
-                       f"a phase namespace must start with '{pipeline}-' unless a platform admin adopted it for this "
-                       "pipeline in the Platform's spec.adoptedNamespaces")
+                       f"a phase namespace Shipway creates is named '{pipeline}-<phase>' (review, test, stage or "
+                       "production); any other must be adopted for this pipeline by a platform admin in the "
+                       "Platform's spec.adoptedNamespaces")
     if owner is not None:
         return Refusal(Reason.NAMESPACE_CLAIMED, field, "the namespace belongs to another pipeline")
     if existing is not None:
@@ -146,6 +151,12 @@ def claim_refusal(*, pipeline: str, namespace: str, existing: NamespaceView | No
                        "the namespace exists and was not created by Shipway; a platform admin may adopt it for "
                        "this pipeline in the Platform's spec.adoptedNamespaces")
     return None
+
+
+def own_names(pipeline: str) -> frozenset[str]:
+    """The namespaces a pipeline may have Shipway create: ``<pipeline>-<phase>`` for each phase name. No two
+    pipelines share one (phase names hold no '-'), whatever their names."""
+    return frozenset(f"{pipeline}-{phase.value}" for phase in PhaseName)
 
 
 def phase_field(pipeline: Pipeline, phase: Phase) -> str:

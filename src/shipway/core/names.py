@@ -57,3 +57,4 @@ class Reason:
     NAME_TAKEN: Final = "NameTaken"
     SECRET_TOO_LARGE: Final = "SecretTooLarge"
     SERVICE_ACCOUNT_PENDING: Final = "ServiceAccountPending"
+    NAMESPACE_TERMINATING: Final = "NamespaceTerminating"

@@ -38,6 +38,7 @@ from shipway.reconcile.verifying import Verifier
 
 log = logging.getLogger(__name__)
 SA_RETRY_SECONDS = 0.5  # after a namespace vanished under a reconcile
+TERMINATING_RETRY_SECONDS = 5.0  # a fallback: the namespace's DELETED event usually comes first
 
 
 def utc_now() -> str:
@@ -113,6 +114,15 @@ class Reconciler:
                     f"{objects.phase}: the pull or push Secret would be over {MAX_SECRET_BYTES} bytes; nothing was "
                     "delivered: reference fewer or smaller credentials")))
                 continue
+            if self._terminating(objects.namespace):
+                # A namespace being deleted takes no new objects: wait for it to go (its DELETED event requeues
+                # the pipeline), then make it anew. Nothing is written meanwhile.
+                held.add(objects.namespace)
+                requeue = TERMINATING_RETRY_SECONDS
+                problems.setdefault(objects.phase, []).append((Reason.NAMESPACE_TERMINATING, (
+                    f"{objects.phase}: namespace {objects.namespace} is being deleted; Shipway makes it again "
+                    "once it is gone")))
+                continue
             try:
                 ready = await self._apply_phase(applier, objects, pipeline=name)
             except ForeignObject as foreign:
@@ -155,6 +165,10 @@ class Reconciler:
             log.info("pipeline %s reconciled: %d write(s); pull sets %s", name, applier.writes,
                      ", ".join(f"{r.namespace}={r.pull_fingerprint}" for r in resolutions))
         return Outcome(requeue_after=requeue)
+
+    def _terminating(self, namespace: str) -> bool:
+        body = self.store.get("Namespace", namespace)
+        return body is not None and bool((body.get("metadata") or {}).get("deletionTimestamp"))
 
     async def _apply_phase(self, applier: Applier, objects: PhaseObjects, *, pipeline: str) -> bool:
         await applier.ensure_namespace(objects.namespace_object)
