@@ -24,21 +24,36 @@ app = typer.Typer(help="Run Shipway locally: a Kubernetes API emulator, the oper
 PROFILE = "sandbox"
 
 
+CLI_CONFIG = "cli-config.yaml"  # the sandbox's CLI profiles live in its state directory, not in ~/.config
+
+
+def _shown(path: Path) -> str:
+    """A path as the user can type it from here: relative when below the working directory."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())
+
+
 def _announce(info: SandboxInfo) -> None:
-    profile = save_profile(name=PROFILE, url=info.api_url, token=info.admin_token)
-    kubectl = f"kubectl --kubeconfig {info.kubeconfig}"
+    config = info.state_dir / CLI_CONFIG
+    save_profile(name=PROFILE, url=info.api_url, token=info.admin_token, path=config)
+    shipway = _shown(Path(sys.executable).parent / "shipway")
+    kubectl = f"kubectl --kubeconfig {_shown(info.kubeconfig)}"
     lines = [
         f"Shipway sandbox is up. Kubernetes API emulator: {info.url}   Shipway API: {info.api_url}",
-        f"  kubeconfig (admin): {info.kubeconfig}",
-        f"  users and their tokens: {info.users_file} ({', '.join(info.user_names)})",
-        f"  CLI profile {PROFILE!r} for the admin written to {profile}",
+        f"  kubeconfig (admin): {_shown(info.kubeconfig)}; "
+        f"per user: {_shown(info.state_dir / 'users')}/NAME.kubeconfig",
+        f"  users and their tokens: {_shown(info.users_file)} ({', '.join(info.user_names)})",
+        f"  a real registry: {info.registry_url} (apps/hello:1.0; its user is the Platform's default credential)",
+        f"  CLI profile {PROFILE!r} (the admin) in {_shown(config)}: nothing outside the state directory changed",
         f"  operator metrics: {info.operator_metrics_url}   API metrics: {info.api_url}/metrics",
         "Try, in another shell (the emulator publishes no OpenAPI, so apply needs --validate=false):",
         f"  {kubectl} apply --validate=false -f examples/sandbox/",
         f"  {kubectl} get pipelines",
-        f"  {kubectl} get namespaces,secrets,serviceaccounts -A -l shipway.dev/pipeline=shop",
-        "  shipway pipeline list",
-        "  shipway registry show --pipeline shop",
+        f"  export SHIPWAY_CONFIG={_shown(config)}",
+        f"  {shipway} pipeline list",
+        f"  {shipway} registry show --pipeline shop",
         "Ctrl-C stops it.",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
@@ -50,8 +65,12 @@ def _announce(info: SandboxInfo) -> None:
 def login(
     user: Annotated[str, typer.Argument(help="A sandbox user: admin, team-a or team-b")],
     state_dir: Annotated[Path, typer.Option(help="The running sandbox's state directory")] = Path(".shipway/sandbox"),
+    global_config: Annotated[bool, typer.Option(
+        "--global", help="Write the profile to your own CLI config ($SHIPWAY_CONFIG or ~/.config/shipway) instead "
+                         "of the sandbox's")] = False,
 ) -> None:
-    """Log the CLI in as a sandbox user (a profile named after the user; the token is not printed)."""
+    """Log the CLI in as a sandbox user: a profile named after the user, made current, in the sandbox's
+    state directory (its cli-config.yaml) unless --global; the token is not printed."""
     from shipway.sandbox.emulator import users as sandbox_users
 
     api_url_file = state_dir / "api-url"
@@ -62,8 +81,10 @@ def login(
         token = users.by_name(user).token
     except (KeyError, ValueError, LookupError):
         raise InvalidInput(f"no sandbox user {user!r} in {state_dir / 'users.yaml'}", field="USER") from None
-    path = save_profile(name=user, url=api_url_file.read_text().strip(), token=Secret(token))
-    typer.echo(f"profile {user!r} written to {path}; use it with --profile {user} or SHIPWAY_PROFILE={user}")
+    path = save_profile(name=user, url=api_url_file.read_text().strip(), token=Secret(token),
+                        path=None if global_config else state_dir / CLI_CONFIG)
+    hint = "" if global_config else f"; use that file with: export SHIPWAY_CONFIG={_shown(path)}"
+    typer.echo(f"profile {user!r} written to {_shown(path)} and made its current profile{hint}")
 
 
 @app.command("up")
@@ -81,5 +102,8 @@ def up(
     from shipway.sandbox.running import run_sandbox  # imported here: the emulator and web stack load slowly
 
     configure_logging(verbose=verbose)
-    asyncio.run(run_sandbox(state_dir=state_dir, port=port, api_port=api_port, on_ready=_announce,
-                            verify_interval=verify_interval))
+    try:
+        asyncio.run(run_sandbox(state_dir=state_dir, port=port, api_port=api_port, on_ready=_announce,
+                                verify_interval=verify_interval))
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place: stop quietly
+        raise typer.Exit(130) from None

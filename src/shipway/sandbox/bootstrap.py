@@ -27,9 +27,11 @@ DEMO_SECRET = "default-registry"
 DEMO_REGISTRY = "registry.shipway.test"
 
 
-def demo_credential() -> dict[str, object]:
-    entry = AuthEntry(key=DEMO_REGISTRY, registry=parse_key(DEMO_REGISTRY), username="shipway-demo",
-                      password=Secret(secrets.token_urlsafe(24)))
+def demo_credential(registry: str = DEMO_REGISTRY, password: Secret | None = None,
+                    username: str = "shipway-demo") -> dict[str, object]:
+    """The platform's default credential: the sandbox registry's user (a random password, never printed)."""
+    entry = AuthEntry(key=registry, registry=parse_key(registry), username=username,
+                      password=password or Secret(secrets.token_urlsafe(24)))
     return {
         "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
         "metadata": {"name": DEMO_SECRET, "namespace": SYSTEM_NAMESPACE, "labels": {names.CREDENTIAL_LABEL: "true"}},
@@ -37,7 +39,7 @@ def demo_credential() -> dict[str, object]:
     }
 
 
-def demo_platform() -> dict[str, object]:
+def demo_platform(registry: str = DEMO_REGISTRY) -> dict[str, object]:
     return {
         "apiVersion": names.API_VERSION, "kind": "Platform", "metadata": {"name": names.PLATFORM_NAME},
         "spec": {
@@ -45,7 +47,7 @@ def demo_platform() -> dict[str, object]:
             "registry": {
                 "credentials": [{"secretRef": {"namespace": SYSTEM_NAMESPACE, "name": DEMO_SECRET},
                                  "usage": ["pull", "push"]}],
-                "push": {"registry": DEMO_REGISTRY, "repositoryPrefix": "apps"},
+                "push": {"registry": registry, "repositoryPrefix": "apps"},
             },
         },
     }
@@ -67,7 +69,8 @@ POLICY_BINDINGS = kinds.Kind("admissionregistration.k8s.io", "v1", "ValidatingAd
 _RBAC_KINDS = {"ValidatingAdmissionPolicy": POLICIES, "ValidatingAdmissionPolicyBinding": POLICY_BINDINGS,
                "ServiceAccount": kinds.SERVICE_ACCOUNT, "ClusterRole": CLUSTER_ROLE,
                "ClusterRoleBinding": CLUSTER_ROLE_BINDING, "Role": kinds.ROLE, "RoleBinding": kinds.ROLE_BINDING}
-TEAM_PIPELINES = {"team-a": ["shop"], "team-b": ["blog"]}  # the pipelines each demo team may manage
+# The pipelines each demo team may manage: team-a's "shop" (the kubectl walkthrough) and "cart" (the CLI's).
+TEAM_PIPELINES = {"team-a": ["shop", "cart"], "team-b": ["blog"]}
 
 
 def team_rbac(team: str, pipelines: list[str]) -> list[tuple[kinds.Kind, dict[str, object]]]:
@@ -80,8 +83,9 @@ def team_rbac(team: str, pipelines: list[str]) -> list[tuple[kinds.Kind, dict[st
         (kinds.NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": team}}),
         (CLUSTER_ROLE, {"apiVersion": f"{rbac}/v1", "kind": "ClusterRole", "metadata": {"name": role}, "rules": [
             {"apiGroups": [names.GROUP], "resources": ["pipelines"], "verbs": ["create"]},
+            # list and watch by name too (a fieldSelector on metadata.name): kubectl wait and get -w
             {"apiGroups": [names.GROUP], "resources": ["pipelines"], "resourceNames": pipelines,
-             "verbs": ["get", "update", "patch", "delete"]},
+             "verbs": ["get", "list", "watch", "update", "patch", "delete"]},
             {"apiGroups": [names.GROUP], "resources": ["platforms"], "verbs": ["get"]},
         ]}),
         (CLUSTER_ROLE_BINDING, {"apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
@@ -98,7 +102,8 @@ def team_rbac(team: str, pipelines: list[str]) -> list[tuple[kinds.Kind, dict[st
     ]
 
 
-async def bootstrap(client: KubeClient) -> None:
+async def bootstrap(client: KubeClient, *, registry: str = DEMO_REGISTRY, password: Secret | None = None,
+                    username: str = "shipway-demo") -> None:
     for crd in custom_resource_definitions():
         await _create(client, kinds.CRD, crd)
     for role in user_roles():
@@ -110,8 +115,8 @@ async def bootstrap(client: KubeClient) -> None:
                                             "metadata": {"name": SYSTEM_NAMESPACE}})
     for installed in [*shipway_rbac(), *operator_fence()]:
         await _create(client, _RBAC_KINDS[str(installed["kind"])], installed)
-    await _create(client, kinds.SECRET, demo_credential())
-    await _create(client, kinds.PLATFORM, demo_platform())
+    await _create(client, kinds.SECRET, demo_credential(registry, password, username))
+    await _create(client, kinds.PLATFORM, demo_platform(registry))
 
 
 async def register_webhook(client: KubeClient, *, url: str, ca_pem: bytes) -> None:

@@ -1,8 +1,10 @@
 """``shipway sandbox up``: the emulator (with users and RBAC), the bootstrap objects, the operator and the
 API, in the foreground. Ctrl-C or SIGTERM stops everything within a few seconds.
 
-The state directory receives ``kubeconfig`` (the admin's), ``users.yaml`` (0600: the users' tokens) and
-``api-url``. The emulator serves HTTPS with a CA of its own, since kubectl sends tokens only over TLS.
+The state directory receives ``kubeconfig`` (the admin's), ``users.yaml`` (0600: the users' tokens),
+``api-url`` and ``registry-url`` (the sandbox's real registry, holding ``apps/hello:1.0``, whose user is the
+Platform's default credential). One sandbox per state directory (a lock). The emulator serves HTTPS with a
+CA of its own, since kubectl sends tokens only over TLS.
 
 Each other sandbox user gets ``users/NAME.kubeconfig`` (``kubectl --kubeconfig .../users/team-a.kubeconfig``).
 The operator and the API run as their own ServiceAccounts (``operator.kubeconfig``, ``api.kubeconfig``)
@@ -33,6 +35,8 @@ from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, free_port
 from shipway.sandbox.emulator import kubeconfig as kubeconfigs
 from shipway.sandbox.emulator import users as sandbox_users
 from shipway.sandbox.emulator.tls import ServerCertificate, make_server_certificate
+from shipway.sandbox.locking import state_lock
+from shipway.sandbox.registry import USERNAME, DemoRegistry, start_demo_registry
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 5.0
@@ -48,6 +52,7 @@ class SandboxInfo:
     user_names: tuple[str, ...]
     admin_token: Secret
     operator_metrics_url: str
+    registry_url: str
 
 
 async def _stop(task: asyncio.Task[None], flag: asyncio.Event) -> None:
@@ -91,6 +96,19 @@ def _webhook_listener(state_dir: Path, certificate: ServerCertificate) -> Webhoo
 
 async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Callable[[SandboxInfo], None],
                       stop: asyncio.Event | None = None, verify_interval: float = DEFAULT_VERIFY_INTERVAL) -> None:
+    """One sandbox in ``state_dir`` (refused when one runs there already), until ``stop`` or a signal."""
+    with state_lock(state_dir):
+        registry = await asyncio.to_thread(start_demo_registry, state_dir)
+        try:
+            (state_dir / "registry-url").write_text(registry.host + "\n")
+            await _run(state_dir=state_dir, port=port, api_port=api_port, on_ready=on_ready, stop=stop,
+                       verify_interval=verify_interval, registry=registry)
+        finally:
+            registry.stop()
+
+
+async def _run(*, state_dir: Path, port: int, api_port: int, on_ready: Callable[[SandboxInfo], None],
+               stop: asyncio.Event | None, verify_interval: float, registry: DemoRegistry) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -114,7 +132,7 @@ async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Ca
                                   ca_pem=server.ca_pem)
         client = KubeClient(kubeconfig=kubeconfig, user_agent="shipway-sandbox", field_manager="shipway-sandbox")
         try:
-            await bootstrap(client)
+            await bootstrap(client, registry=registry.host, password=registry.password, username=USERNAME)
         except BaseException:
             await client.close()
             raise
@@ -144,7 +162,8 @@ async def run_sandbox(*, state_dir: Path, port: int, api_port: int, on_ready: Ca
             on_ready(SandboxInfo(url=server.url, kubeconfig=kubeconfig, state_dir=state_dir, api_url=api_url,
                                  users_file=users_file, user_names=tuple(u.name for u in users),
                                  admin_token=Secret(users.admin.token),
-                                 operator_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics"))
+                                 operator_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+                                 registry_url=registry.host))
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait({stopped, operator_task, api_task}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
