@@ -10,9 +10,11 @@ from shipway import __version__
 from shipway.core import errors
 from shipway.core.secrets import Secret
 
+# The API's statuses back to the error classes they came from (shipway.api.errors), so that the CLI exits
+# with the same code for the same class of error whether it was found locally or by the API.
 _BY_STATUS: dict[int, type[errors.ShipwayError]] = {
-    401: errors.Unauthenticated, 403: errors.Forbidden, 404: errors.NotFound, 409: errors.Conflict,
-    413: errors.PayloadTooLarge, 422: errors.InvalidInput,
+    400: errors.InvalidInput, 401: errors.Unauthenticated, 403: errors.Forbidden, 404: errors.NotFound,
+    409: errors.Conflict, 413: errors.PayloadTooLarge, 422: errors.InvalidInput, 429: errors.TooManyRequests,
 }
 
 

@@ -11,7 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from shipway.core.errors import RegistryHostError
 from shipway.core.registry_keys import validate_key
-from shipway.core.resources import PhaseName, PushTarget, SecretRef, Usage
+from shipway.core.resources import PhaseName, PushTarget, ReclaimPolicy, SecretRef, Usage
 from shipway.core.validation import DNSLabel
 
 
@@ -53,6 +53,8 @@ class PipelineCreate(Body):
     phases: list[PhaseIn] = Field(min_length=1, max_length=4)
     inherit: bool = True
     push: PushTarget | None = None
+    reclaim_policy: ReclaimPolicy | None = Field(default=None, description="Retain or Delete; unset: the "
+                                                                          "Platform's default")
 
     _phases = field_validator("phases")(_unique_phases)
 
@@ -61,6 +63,8 @@ class PipelineUpdate(Body):
     phases: list[PhaseIn] = Field(min_length=1, max_length=4)
     inherit: bool = True
     push: PushTarget | None = None
+    reclaim_policy: ReclaimPolicy | None = Field(default=None, description="Retain or Delete; unset: the "
+                                                                          "Platform's default")
 
     _phases = field_validator("phases")(_unique_phases)
 
@@ -94,6 +98,7 @@ class PipelineOut(Body):
     credentials: list[CredentialRefOut]
     conditions: list[ConditionOut]
     generation: int | None = None
+    reclaim_policy: ReclaimPolicy | None = None  # as set; status.reclaimPolicy says the one in force
 
 
 class PlatformOut(Body):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shipway.core import names
+
 
 class ApiSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    system_namespace: str = "shipway-system"
+    system_namespace: str = names.SYSTEM_NAMESPACE
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     token_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     registry_timeout: float = Field(default=10.0, gt=0, le=120)

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from shipway.core.errors import ImageReferenceError
 
 DOCKER_HUB = "docker.io"
-LEGACY_DOCKER_HUB = "index.docker.io"
+LEGACY_DOCKER_HUB = "index.docker.io"  # the key of Docker Hub credentials in docker configs
+DOCKER_HUB_API = "registry-1.docker.io"  # where Docker Hub's registry API answers
+DOCKER_HUB_HOSTS = frozenset({DOCKER_HUB, LEGACY_DOCKER_HUB, DOCKER_HUB_API})
+"""Every name of Docker Hub: the one home of its aliases."""
 OFFICIAL_PREFIX = "library/"
 MAX_NAME_LENGTH = 255
 

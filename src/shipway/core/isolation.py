@@ -117,12 +117,12 @@ def adoptions_of(platform: PlatformSpec | None) -> dict[str, str]:
     return {adoption.namespace: adoption.pipeline for adoption in platform.adopted_namespaces}
 
 
-def system_namespace_of(platform: PlatformSpec | None, default: str = "shipway-system") -> str:
+def system_namespace_of(platform: PlatformSpec | None, default: str = names.SYSTEM_NAMESPACE) -> str:
     return platform.system_namespace if platform is not None else default
 
 
 def claim_refusal(*, pipeline: str, namespace: str, existing: NamespaceView | None, platform: PlatformSpec | None,
-                  field: str, default_system_namespace: str = "shipway-system") -> Refusal | None:
+                  field: str, default_system_namespace: str = names.SYSTEM_NAMESPACE) -> Refusal | None:
     """None when ``pipeline`` may claim ``namespace`` (``existing`` is None when it does not exist)."""
     system = system_namespace_of(platform, default_system_namespace)
     if is_protected_namespace(namespace, system_namespace=system):

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from shipway.core.dockerconfig import AuthEntry
-from shipway.core.images import ImageRef, parse_image
+from shipway.core.images import DOCKER_HUB, LEGACY_DOCKER_HUB, ImageRef, parse_image
 from shipway.core.registry_keys import key_matches
 
-DEFAULT_REGISTRY_KEY = "index.docker.io"
+DEFAULT_REGISTRY_KEY = LEGACY_DOCKER_HUB
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ def _is_default_registry_match(image_name: str) -> bool:
         return False
     if not sep:
         return True
-    if first in ("docker.io", "index.docker.io"):
+    if first in (DOCKER_HUB, LEGACY_DOCKER_HUB):
         return True
     return not any(c in first for c in ".:")
 

@@ -8,6 +8,7 @@ GROUP: Final = "shipway.dev"
 VERSION: Final = "v1alpha1"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 PLATFORM_NAME: Final = "default"
+SYSTEM_NAMESPACE: Final = "shipway-system"  # the default system namespace (the Platform may name another)
 
 # Labels
 CREDENTIAL_LABEL: Final = f"{GROUP}/credential"  # marks a Secret usable as a credential source (watched)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from shipway.core import names
 from shipway.core.validation import DNSLabel, DNSSubdomain, RegistryHost, RepositoryPath
 
 
@@ -121,7 +122,7 @@ class NamespaceAdoption(Model):
 
 
 class PlatformSpec(Model):
-    system_namespace: DNSLabel = "shipway-system"
+    system_namespace: DNSLabel = names.SYSTEM_NAMESPACE
     registry: PlatformRegistry = Field(default_factory=PlatformRegistry, json_schema_extra={"default": {}})
     default_reclaim_policy: ReclaimPolicy = Field(
         default=ReclaimPolicy.RETAIN, description="The reclaim policy of pipelines that set none.")

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shipway.core.images import DOCKER_HUB, DOCKER_HUB_HOSTS
 from shipway.core.layers import EffectiveEntry
 
 PATTERN = "pattern"  # a glob key names no single registry to check
@@ -30,7 +31,7 @@ def check_target(entry: EffectiveEntry) -> str | None:
     key = entry.entry.registry
     if any(c in key.host for c in "*?[]"):
         return None
-    host = "docker.io" if key.host in ("index.docker.io", "registry-1.docker.io") else key.host
+    host = DOCKER_HUB if key.host in DOCKER_HUB_HOSTS else key.host
     return host + (f":{key.port}" if key.port else "")
 
 

@@ -32,7 +32,7 @@ from shipway.reconcile.queue import WorkQueue
 from shipway.reconcile.verifying import DEFAULT_VERIFY_INTERVAL, Verifier
 
 log = logging.getLogger(__name__)
-LEASE_NAMESPACE = "shipway-system"
+LEASE_NAMESPACE = names.SYSTEM_NAMESPACE
 LEASE_NAME = "shipway-operator"
 
 
@@ -83,9 +83,9 @@ class Operator:
             self.controller.handle(kind, event_type, body)
         return handle
 
-    def _on_synced(self, kind: str) -> Callable[[], Awaitable[None]]:
+    def _on_synced(self, watch: str) -> Callable[[], Awaitable[None]]:
         async def synced() -> None:
-            self._synced.add(kind)
+            self._synced.add(watch)
             if len(self._synced) == len(WATCHES) and not self.ready.is_set():
                 self.ready.set()
                 self.controller.mark_synced()
@@ -94,8 +94,9 @@ class Operator:
     def _informers(self, http: Any) -> list[Informer]:
         def transform(kind: str) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
             return lambda body: body if kept(kind, body) else None
-        return [Informer(http=http, kind=w.kind, label_selector=w.label_selector, on_event=self._on_event(w.kind.kind),
-                         on_synced=self._on_synced(w.kind.kind), transform=transform(w.kind.kind), stop=self.stop)
+        return [Informer(http=http, kind=w.kind, label_selector=w.label_selector, field_selector=w.field_selector,
+                         on_event=self._on_event(w.kind.kind), on_synced=self._on_synced(w.name),
+                         transform=transform(w.kind.kind), stop=self.stop)
                 for w in WATCHES]
 
     async def _lead(self, verifier: Verifier) -> None:

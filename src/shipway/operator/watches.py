@@ -19,17 +19,24 @@ from shipway.core import names
 class Watch:
     kind: kinds.Kind
     label_selector: str | None = None
+    field_selector: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind.kind}[{self.label_selector or ''}|{self.field_selector or ''}]"
 
 
+DEFAULT_ACCOUNT = f"metadata.name={names.DEFAULT_SERVICE_ACCOUNT}"
 WATCHES: tuple[Watch, ...] = (
     Watch(kinds.PIPELINE),
     Watch(kinds.PLATFORM),
     Watch(kinds.SECRET, names.CREDENTIAL_LABEL),
     Watch(kinds.NAMESPACE, names.PIPELINE_LABEL),
-    # Every namespace's ``default`` ServiceAccount is needed (Shipway appends to it, without a read, once the
-    # ServiceAccount controller has made it) and no server-side selector can say "default or labelled":
-    # all ServiceAccounts come through, and ``kept`` keeps only those two kinds.
-    Watch(kinds.SERVICE_ACCOUNT),
+    # ServiceAccounts in two disjoint watches, both selected by the server, so that unrelated ServiceAccounts
+    # never reach the operator: every namespace's ``default`` (Shipway appends to it, without a read, once the
+    # ServiceAccount controller has made it: one per namespace), and Shipway's own builder ServiceAccounts.
+    Watch(kinds.SERVICE_ACCOUNT, field_selector=DEFAULT_ACCOUNT),
+    Watch(kinds.SERVICE_ACCOUNT, names.PIPELINE_LABEL, f"metadata.name!={names.DEFAULT_SERVICE_ACCOUNT}"),
     Watch(kinds.ROLE, names.PIPELINE_LABEL),
     Watch(kinds.ROLE_BINDING, names.PIPELINE_LABEL),
 )

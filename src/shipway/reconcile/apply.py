@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from shipway.adapters.kube import resources as kinds
+from shipway.adapters.kube.api import KubeApi
 from shipway.adapters.kube.cache import Store
-from shipway.adapters.kube.client import KubeClient
 from shipway.core import names
 from shipway.core.desired import K8sObject, differs
 from shipway.core.errors import Conflict, NotFound
@@ -77,7 +77,7 @@ class ForeignObject(Exception):
 class Applier:
     """Writes for one reconcile; counts what it wrote."""
 
-    def __init__(self, *, client: KubeClient, store: Store, foreign_namespaces: dict[str, dict[str, str]],
+    def __init__(self, *, client: KubeApi, store: Store, foreign_namespaces: dict[str, dict[str, str]],
                  account_waits: dict[str, float] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.store = store

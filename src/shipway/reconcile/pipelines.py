@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.adapters.kube import resources as kinds
+from shipway.adapters.kube.api import KubeApi
 from shipway.adapters.kube.cache import Store
-from shipway.adapters.kube.client import KubeClient
 from shipway.adapters.kube.events import EventRecorder, Regarding
 from shipway.core import names
 from shipway.core.desired import MAX_SECRET_BYTES, Owner, PhaseObjects, phase_objects
@@ -49,9 +50,10 @@ def utc_now() -> str:
 class Reconciler:
     """Everything a reconcile needs, passed in: the cache, the client, and a clock."""
 
-    client: KubeClient
+    client: KubeApi
     store: Store
     clock: Callable[[], str] = utc_now
+    monotonic: Callable[[], float] = time.monotonic  # for waits (the default ServiceAccount's)
     foreign_namespaces: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> its labels
     verifier: Verifier | None = None
     recorder: EventRecorder | None = None
@@ -61,7 +63,7 @@ class Reconciler:
 
     async def __call__(self, name: str) -> Outcome:
         applier = Applier(client=self.client, store=self.store, foreign_namespaces=self.foreign_namespaces,
-                          account_waits=self.account_waits)
+                          account_waits=self.account_waits, clock=self.monotonic)
         try:
             if name == PLATFORM_KEY:
                 return await reconcile_platform(self, applier)

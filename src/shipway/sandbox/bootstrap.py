@@ -22,7 +22,7 @@ from shipway.core.manifests.rbac import shipway_rbac
 from shipway.core.registry_keys import parse_key
 from shipway.core.secrets import Secret
 
-SYSTEM_NAMESPACE = "shipway-system"
+SYSTEM_NAMESPACE = names.SYSTEM_NAMESPACE
 DEMO_SECRET = "default-registry"
 DEMO_REGISTRY = "registry.shipway.test"
 

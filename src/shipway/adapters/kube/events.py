@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.api import KubeApi
 from shipway.adapters.kube.resources import Kind
 from shipway.core.errors import ShipwayError
 
@@ -59,7 +59,7 @@ class _Series:
 
 @dataclass
 class EventRecorder:
-    client: KubeClient
+    client: KubeApi
     instance: str
     clock: Callable[[], float] = time.time
     series_window: float = 600.0

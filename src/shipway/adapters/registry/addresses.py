@@ -11,13 +11,14 @@ import ipaddress
 import re
 
 from shipway.core import errors
+from shipway.core.images import DOCKER_HUB_API as DOCKER_HUB_API  # re-exported: the CLI names it
+from shipway.core.images import DOCKER_HUB_HOSTS
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _REPOSITORY_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^\w[\w.-]{0,127}$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
-_DOCKER_HUB = frozenset({"docker.io", "index.docker.io"})
-DOCKER_HUB_API = "registry-1.docker.io"
+_DOCKER_HUB = DOCKER_HUB_HOSTS - {DOCKER_HUB_API}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

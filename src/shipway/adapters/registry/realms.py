@@ -23,13 +23,10 @@ import httpx
 from shipway.adapters.registry.addresses import is_loopback_host, parse_registry
 from shipway.adapters.registry.results import Reason
 from shipway.core import errors
+from shipway.core.images import DOCKER_HUB_HOSTS
 
 _DOCKER_HUB_REALMS = frozenset({"auth.docker.io"})
-KNOWN_PAIRINGS: Mapping[str, frozenset[str]] = {
-    "registry-1.docker.io": _DOCKER_HUB_REALMS,
-    "index.docker.io": _DOCKER_HUB_REALMS,
-    "docker.io": _DOCKER_HUB_REALMS,
-}
+KNOWN_PAIRINGS: Mapping[str, frozenset[str]] = dict.fromkeys(DOCKER_HUB_HOSTS, _DOCKER_HUB_REALMS)
 """Registry host (on the HTTPS port) -> the realm hosts (HTTPS port) it is known to send clients to."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -15,7 +15,7 @@ from shipway.api.routers.views import pipeline_out
 from shipway.api.schemas import ERROR_RESPONSES, PipelineCreate, PipelineOut, PipelineUpdate
 from shipway.core import names
 from shipway.core.documents import stored_model, validate_model
-from shipway.core.resources import Pipeline
+from shipway.core.resources import Pipeline, ReclaimPolicy
 
 router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
 
@@ -24,7 +24,8 @@ def _access(verb: str, name: PipelineName | None = None) -> Access:
     return Access(verb=verb, resource="pipelines", group=names.GROUP, name=name)
 
 
-def _spec(phases: list[Any], inherit: bool, push: Any, old: dict[str, Any] | None = None) -> dict[str, Any]:
+def _spec(phases: list[Any], inherit: bool, push: Any, reclaim: ReclaimPolicy | None,
+          old: dict[str, Any] | None = None) -> dict[str, Any]:
     old = old or {}
     old_phases = {p.get("name"): p for p in old.get("phases") or []}
     spec_phases = []
@@ -36,7 +37,10 @@ def _spec(phases: list[Any], inherit: bool, push: Any, old: dict[str, Any] | Non
         spec_phases.append(item)
     registry = {**(old.get("registry") or {}), "inherit": inherit,
                 "push": push.model_dump(mode="json", by_alias=True) if push else None}
-    return {"phases": spec_phases, "registry": registry}
+    spec: dict[str, Any] = {"phases": spec_phases, "registry": registry}
+    if reclaim is not None:
+        spec["reclaimPolicy"] = reclaim.value
+    return spec
 
 
 async def _admit(state: State, user: UserInfo, pipeline: Pipeline, old: Pipeline | None) -> None:
@@ -70,7 +74,7 @@ async def get_pipeline(name: PipelineName, state: State, user: Caller) -> Pipeli
 async def create_pipeline(body: PipelineCreate, state: State, user: Caller) -> PipelineOut:
     await state.access.require(user, _access("create"))
     document = {"apiVersion": names.API_VERSION, "kind": "Pipeline", "metadata": {"name": body.name},
-                "spec": _spec(body.phases, body.inherit, body.push)}
+                "spec": _spec(body.phases, body.inherit, body.push, body.reclaim_policy)}
     model = validate_model(Pipeline, document, where="body")
     await _admit(state, user, model, None)  # RBAC cannot restrict create by name: admission does
     created = await state.kube.create(kinds.PIPELINE, model.to_k8s())
@@ -82,7 +86,7 @@ async def update_pipeline(name: PipelineName, body: PipelineUpdate, state: State
     await state.access.require(user, _access("update", name))
 
     async def change(current: dict[str, Any]) -> dict[str, Any]:
-        spec = _spec(body.phases, body.inherit, body.push, current.get("spec"))
+        spec = _spec(body.phases, body.inherit, body.push, body.reclaim_policy, current.get("spec"))
         new = validate_model(Pipeline, {"metadata": current["metadata"], "spec": spec}, where="body")
         await _admit(state, user, new, stored_model(Pipeline, current, where=f"Pipeline {name}"))
         return spec

@@ -26,6 +26,7 @@ def pipeline_out(pipeline: Pipeline, body: dict[str, Any]) -> PipelineOut:
         inherit=pipeline.spec.registry.inherit, push=pipeline.spec.registry.push,
         credentials=[credential_out(c) for c in pipeline.spec.registry.credentials],
         conditions=conditions, generation=pipeline.metadata.generation,
+        reclaim_policy=pipeline.spec.reclaim_policy,
     )
 
 

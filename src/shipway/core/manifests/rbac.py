@@ -15,7 +15,7 @@ from typing import Any
 
 from shipway.core import names
 
-SYSTEM_NAMESPACE = "shipway-system"
+SYSTEM_NAMESPACE = names.SYSTEM_NAMESPACE
 OPERATOR = "shipway-operator"
 API = "shipway-api"
 RBAC = "rbac.authorization.k8s.io"
