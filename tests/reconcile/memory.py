@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsonpatch
@@ -44,11 +44,37 @@ def _strategic(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return dict(rest)
 
 
+Authorize = Callable[[str, Mapping[str, Any]], bool]  # (username, resourceAttributes) -> allowed
+
+
 class MemoryCluster:
-    def __init__(self) -> None:
+    """``tokens`` (token -> username) and ``authorize`` answer TokenReviews and SubjectAccessReviews, so the
+    API's real access control runs against it."""
+
+    def __init__(self, *, tokens: Mapping[str, str] | None = None, authorize: Authorize | None = None) -> None:
         self.objects: dict[Key, dict[str, Any]] = {}
         self.writes: Counter[str] = Counter()
         self._serial = itertools.count(1)
+        self.tokens = dict(tokens or {})
+        self.authorize = authorize or (lambda user, attributes: False)
+
+    def _review(self, kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
+        spec = obj.get("spec") or {}
+        if kind.plural == "tokenreviews":
+            user = self.tokens.get(str(spec.get("token")))
+            status: dict[str, Any] = {"authenticated": user is not None}
+            if user is not None:
+                status["user"] = {"username": user, "groups": [user, "system:authenticated"]}
+            return {**obj, "status": status}
+        return {**obj, "status": {"allowed": self.authorize(str(spec.get("user")), spec.get("resourceAttributes")
+                                                            or {})}}
+
+    async def list(self, kind: Kind, *, namespace: str | None = None, labels: str | None = None
+                   ) -> list[dict[str, Any]]:
+        wanted = dict(term.split("=", 1) for term in labels.split(",")) if labels else {}
+        return [copy.deepcopy(body) for (plural, ns, _), body in sorted(self.objects.items())
+                if plural == kind.plural and (namespace is None or ns == namespace)
+                and all((body["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())]
 
     @staticmethod
     def key(kind: Kind, name: str, namespace: str | None) -> Key:
@@ -69,6 +95,8 @@ class MemoryCluster:
         return obj
 
     async def create(self, kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
+        if kind.plural in ("tokenreviews", "subjectaccessreviews"):
+            return self._review(kind, obj)
         meta = obj.get("metadata") or {}
         key = self.key(kind, meta["name"], meta.get("namespace"))
         if key in self.objects:

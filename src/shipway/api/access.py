@@ -8,7 +8,7 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.api import KubeApi
 from shipway.adapters.kube.reviews import Access, UserInfo, review_access, review_token
 from shipway.core.errors import Forbidden, Unauthenticated
 from shipway.core.secrets import Secret
@@ -17,7 +17,7 @@ _MAX_CACHED = 10_000
 
 
 class AccessControl:
-    def __init__(self, *, client: KubeClient, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, client: KubeApi, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._ttl = ttl
         self._clock = clock

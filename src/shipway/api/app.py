@@ -8,9 +8,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from shipway import __version__
-from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.api import KubeApi
 from shipway.adapters.registry import RegistryClient
-from shipway.api import errors
+from shipway.api import console, errors
 from shipway.api.access import AccessControl
 from shipway.api.fairness import ConcurrencyBound, Fairness, RateBound
 from shipway.api.limits import BodyLimit
@@ -20,7 +20,7 @@ from shipway.api.settings import ApiSettings
 from shipway.api.state import AppState
 
 
-def create_app(*, settings: ApiSettings, kube: KubeClient,
+def create_app(*, settings: ApiSettings, kube: KubeApi,
                registry_client: Callable[[frozenset[str], frozenset[str]], RegistryClient] | None = None) -> FastAPI:
     def default_registry_client(insecure: frozenset[str], trusted_realms: frozenset[str]) -> RegistryClient:
         return RegistryClient(ca_file=Path(settings.ca_file) if settings.ca_file else None,
@@ -45,4 +45,5 @@ def create_app(*, settings: ApiSettings, kube: KubeClient,
     errors.install(app)
     for module in (health, platform, pipelines, credentials, effective):
         app.include_router(module.router)
+    console.install(app)  # the web console under /ui/ (and / redirecting there)
     return app

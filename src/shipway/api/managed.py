@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from shipway.adapters.kube import resources as kinds
-from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.api import KubeApi
 from shipway.core import names
 from shipway.core.errors import Conflict, NotFound, ShipwayError
 from shipway.core.isolation import API_MANAGER, SecretView, managed_owner
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 REPAIR_GRACE_SECONDS = 300.0
 
 
-async def create_version(kube: KubeClient, secret: dict[str, Any], *, owner: str, system_namespace: str) -> bool:
+async def create_version(kube: KubeApi, secret: dict[str, Any], *, owner: str, system_namespace: str) -> bool:
     """Create one version of a managed Secret; False when that very version exists already (same value)."""
     try:
         await kube.create(kinds.SECRET, secret)
@@ -40,7 +40,7 @@ async def create_version(kube: KubeClient, secret: dict[str, Any], *, owner: str
         return False
 
 
-async def delete_versions(kube: KubeClient, refs: list[SecretRef]) -> None:
+async def delete_versions(kube: KubeApi, refs: list[SecretRef]) -> None:
     """Delete replaced versions after the commit; a failure only leaves work for :func:`repair`."""
     for ref in refs:
         try:
@@ -61,7 +61,7 @@ def _age(secret: dict[str, Any], now: datetime.datetime) -> float:
     return (now - when).total_seconds()
 
 
-async def _referenced_by(kube: KubeClient, owner: str) -> set[SecretRef] | None:
+async def _referenced_by(kube: KubeApi, owner: str) -> set[SecretRef] | None:
     """What ``owner`` (``platform`` or ``pipeline/NAME``) references now; None when it is gone."""
     try:
         if owner == "platform":
@@ -75,7 +75,7 @@ async def _referenced_by(kube: KubeClient, owner: str) -> set[SecretRef] | None:
     return set(referenced_secrets(platform=None, pipeline=pipeline.spec))
 
 
-async def repair(kube: KubeClient, *, system_namespace: str, grace: float = REPAIR_GRACE_SECONDS,
+async def repair(kube: KubeApi, *, system_namespace: str, grace: float = REPAIR_GRACE_SECONDS,
                  now: datetime.datetime | None = None) -> int:
     """Delete managed Secrets that no owner references (left by a crash between two writes). Returns how many."""
     now = now or datetime.datetime.now(datetime.UTC)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from shipway.adapters.kube import resources as kinds
-from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.api import KubeApi
 from shipway.adapters.kube.reviews import Access, UserInfo
 from shipway.api.access import AccessControl
 from shipway.core import names
@@ -45,7 +45,7 @@ from shipway.core.resources import CredentialRef, Pipeline, Platform, PlatformSp
 
 @dataclass(frozen=True, slots=True)
 class Reviewer:
-    kube: KubeClient
+    kube: KubeApi
     access: AccessControl
 
     async def platform_spec(self) -> PlatformSpec | None:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shipway.adapters.kube import resources as kinds
-from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.api import KubeApi
 from shipway.adapters.kube.reviews import UserInfo
 from shipway.core import names
 from shipway.core.documents import stored_model
@@ -27,13 +27,13 @@ log = logging.getLogger("shipway.audit")
 RETRIES = 5
 
 
-async def get_pipeline(kube: KubeClient, name: str) -> tuple[Pipeline, dict[str, Any]]:
+async def get_pipeline(kube: KubeApi, name: str) -> tuple[Pipeline, dict[str, Any]]:
     body = await kube.get(kinds.PIPELINE, name)
     model = stored_model(Pipeline, body, where=f"Pipeline {name}")
     return model, body
 
 
-async def get_platform(kube: KubeClient) -> tuple[Platform | None, dict[str, Any] | None]:
+async def get_platform(kube: KubeApi) -> tuple[Platform | None, dict[str, Any] | None]:
     try:
         body = await kube.get(kinds.PLATFORM, names.PLATFORM_NAME)
     except NotFound:
@@ -42,7 +42,7 @@ async def get_platform(kube: KubeClient) -> tuple[Platform | None, dict[str, Any
     return model, body
 
 
-async def update_spec(kube: KubeClient, kind: kinds.Kind, name: str,
+async def update_spec(kube: KubeApi, kind: kinds.Kind, name: str,
                       change: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     """Apply ``change`` (current body -> new spec) with optimistic concurrency, retrying on conflicts."""
     for attempt in range(RETRIES):
@@ -57,7 +57,7 @@ async def update_spec(kube: KubeClient, kind: kinds.Kind, name: str,
     raise Conflict(f"{kind.kind} {name} kept changing; try again")
 
 
-async def read_inputs(kube: KubeClient, *, pipeline: Pipeline, platform: PlatformSpec | None) -> PipelineInputs:
+async def read_inputs(kube: KubeApi, *, pipeline: Pipeline, platform: PlatformSpec | None) -> PipelineInputs:
     """The pipeline's inputs read live, then checked exactly as the operator checks its cached copy."""
     namespaces: dict[str, NamespaceView | None] = {}
     for namespace in phase_namespaces(pipeline):
@@ -74,7 +74,7 @@ async def read_inputs(kube: KubeClient, *, pipeline: Pipeline, platform: Platfor
     return pipeline_inputs(pipeline, platform=platform, namespaces=namespaces, secrets=secrets)
 
 
-async def record_change(kube: KubeClient, *, user: UserInfo, pipeline: dict[str, Any] | None, reason: str,
+async def record_change(kube: KubeApi, *, user: UserInfo, pipeline: dict[str, Any] | None, reason: str,
                         message: str, details: dict[str, Any]) -> None:
     """The audit trail of a credential change: a structured log line and an Event on the Pipeline."""
     # One structured line: JSON of who, what, which layer and registry, old and new fingerprints (no values).

@@ -1,5 +1,5 @@
-"""What the reconcilers need of the Kubernetes API, as a Protocol: :class:`~.client.KubeClient` is the real
-one; tests put an in-memory cluster behind the same interface (tests/reconcile/memory.py)."""
+"""What the reconcilers and the API need of the Kubernetes API, as a Protocol: :class:`~.client.KubeClient`
+is the real one; tests put an in-memory cluster behind the same interface (tests/reconcile/memory.py)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,6 @@ class KubeApi(Protocol):
     async def delete(self, kind: Kind, name: str, *, namespace: str | None = None) -> None: ...
 
     async def get(self, kind: Kind, name: str, *, namespace: str | None = None) -> dict[str, Any]: ...
+
+    async def list(self, kind: Kind, *, namespace: str | None = None, labels: str | None = None
+                   ) -> list[dict[str, Any]]: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.adapters.kube.client import KubeClient
+from shipway.adapters.kube.api import KubeApi
 from shipway.adapters.kube.resources import Kind
 from shipway.core.secrets import Secret
 
@@ -37,7 +37,7 @@ class Access:
         return f"{self.verb} {target}{group}{' ' + repr(self.name) if self.name else ''}{where}"
 
 
-async def review_token(client: KubeClient, token: Secret) -> UserInfo | None:
+async def review_token(client: KubeApi, token: Secret) -> UserInfo | None:
     """The user a bearer token belongs to, or None when the API server does not authenticate it."""
     answer = await client.create(TOKEN_REVIEW, {
         "apiVersion": TOKEN_REVIEW.api_version, "kind": TOKEN_REVIEW.kind, "spec": {"token": token.reveal()}})
@@ -54,7 +54,7 @@ def user_info_of(user: dict[str, Any]) -> UserInfo:
                     uid=str(user.get("uid", "")), extra=extra)
 
 
-async def review_access(client: KubeClient, user: UserInfo, access: Access) -> tuple[bool, str]:
+async def review_access(client: KubeApi, user: UserInfo, access: Access) -> tuple[bool, str]:
     """Whether ``user`` may do ``access``, and the authorizer's reason."""
     attributes: dict[str, str] = {"verb": access.verb, "resource": access.resource, "group": access.group}
     if access.name:
