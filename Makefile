@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests and the sandbox use: a real registry, htpasswd, openssl, skopeo, kubectl.
-DEB_TOOLS := docker-registry:docker-registry htpasswd:apache2-utils openssl:openssl skopeo:skopeo kubectl:kubernetes-client
+# Debian packages the tests and the sandbox use: a real registry, htpasswd, openssl, skopeo, kubectl, and
+# chromium for the console's browser tests (driven by Playwright; no browser is ever downloaded).
+DEB_TOOLS := docker-registry:docker-registry htpasswd:apache2-utils openssl:openssl skopeo:skopeo kubectl:kubernetes-client chromium:chromium
 
 .PHONY: run test lint typecheck bench setup clean debian-packages
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from shipway.api.console import audit, editing, guards, signing, viewing
+from shipway.api.console import audit, editing, guards, platform, signing, viewing
 from shipway.api.console.pages import STATIC, Console
 
 __all__ = ["install"]
@@ -26,7 +26,7 @@ def install(app: FastAPI) -> Console:
     """Serve the console from ``app``: its routes, assets and headers, ``/`` redirecting to it, and the
     audit ring attached to the API's audit logger."""
     console = Console()
-    audit.attach(console.audit)
+    audit.attach(console.audit, owner=console)
     app.state.console = console
     app.middleware("http")(guards.security_headers)
 
@@ -35,7 +35,7 @@ def install(app: FastAPI) -> Console:
 
     app.add_api_route("/", to_console, methods=["GET"], include_in_schema=False)
     app.add_api_route(guards.PREFIX, to_console, methods=["GET"], include_in_schema=False)
-    for module in (signing, viewing, editing):
+    for module in (signing, viewing, editing, platform):
         app.include_router(module.router)
     app.mount(f"{guards.PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     return console

@@ -15,6 +15,7 @@ import datetime
 import json
 import logging
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +91,12 @@ class AuditRing(logging.Handler):
             return list(reversed(self._entries.get(pipeline, ())))
 
 
-def attach(ring: AuditRing) -> AuditRing:
-    """Attach ``ring`` to the audit logger; the logger passes INFO records on (they are the audit trail)."""
+def attach(ring: AuditRing, *, owner: object) -> AuditRing:
+    """Attach ``ring`` to the audit logger for as long as ``owner`` (the app's console) lives; the logger
+    passes INFO records on (they are the audit trail)."""
     logger = logging.getLogger(AUDIT_LOGGER)
     if not logger.isEnabledFor(logging.INFO):
         logger.setLevel(logging.INFO)
     logger.addHandler(ring)
+    weakref.finalize(owner, logger.removeHandler, ring)  # an app that is gone leaves no handler behind
     return ring

@@ -1,8 +1,7 @@
 """What the console's forms change, each through the API's own services with the caller as requester: the
-credential services of :mod:`shipway.api.credentials` (which authorize, admit and audit every change), the
-pipeline routes' logic (:func:`shipway.api.repository.update_spec` with the admission checks of
-:func:`shipway.api.policy.pipeline_refusals`), and the pipeline routes themselves where they fit as they are.
-Nothing here decides who may do what.
+credential services of :mod:`shipway.api.credentials` (which authorize, admit and audit every change) and the
+pipeline routes themselves (``PUT`` and ``DELETE /api/v1/pipelines/{name}``). Nothing here decides who may
+do what.
 """
 
 from __future__ import annotations
@@ -10,20 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shipway.adapters.kube import resources as kinds
 from shipway.adapters.kube.reviews import UserInfo
-from shipway.api import credentials, repository
+from shipway.api import credentials
 from shipway.api.console.forms import Form, build
-from shipway.api.console.reading import pipeline_access
 from shipway.api.credentials import LayerAddress
-from shipway.api.policy import Reviewer, pipeline_refusals, raise_refusals
 from shipway.api.routers import pipelines as pipeline_routes
 from shipway.api.schemas import CredentialChange, CredentialReference, CredentialSet, PipelineUpdate
 from shipway.api.state import AppState
-from shipway.core.documents import stored_model, validate_model
 from shipway.core.errors import InvalidInput
 from shipway.core.layers import Layer
-from shipway.core.resources import PhaseName, Pipeline, ReclaimPolicy, SecretRef
+from shipway.core.resources import PhaseName, ReclaimPolicy, SecretRef
 
 PHASE_NAMES = tuple(p.value for p in PhaseName)
 
@@ -72,8 +67,8 @@ async def remove(state: AppState, user: UserInfo, address: LayerAddress, ref: Se
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """A settings form, validated: phases (name -> enabled), inherit and the reclaim policy (None: the
-    platform's default)."""
+    """A settings form, validated: phases (name -> enabled), inherit and the reclaim policy (None: as it is;
+    the platform's default while none was ever set)."""
 
     phases: dict[str, bool]
     inherit: bool
@@ -109,33 +104,22 @@ def losses(spec: dict[str, Any], settings: Settings) -> list[str]:
     return out
 
 
-def _spec_with(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def update_of(spec: dict[str, Any], settings: Settings) -> PipelineUpdate:
+    """The REST API's update body for a settings form over the current ``spec``: phases keep their order,
+    namespaces and their own layers, new ones come last; the push target stays as it is."""
     old = {str(p.get("name")): p for p in spec.get("phases") or []}
     order = [n for n in old if n in settings.phases] + [n for n in settings.phases if n not in old]
-    phases = []
-    for name in order:
-        phase = {**old.get(name, {}), "name": name, "enabled": settings.phases[name]}  # the phase layer is kept
-        phases.append(phase)
-    registry = {**(spec.get("registry") or {}), "inherit": settings.inherit}
-    return {**spec, "phases": phases, "registry": registry,
-            "reclaimPolicy": settings.reclaim.value if settings.reclaim else None}
+    phases = [{"name": n, "namespace": (old.get(n) or {}).get("namespace"), "enabled": settings.phases[n]}
+              for n in order]
+    return build(PipelineUpdate, {"phases": phases, "inherit": settings.inherit,
+                                  "push": (spec.get("registry") or {}).get("push"),
+                                  "reclaimPolicy": settings.reclaim.value if settings.reclaim else None})
 
 
-async def change_settings(state: AppState, user: UserInfo, name: str, settings: Settings) -> dict[str, Any]:
-    """``PUT /api/v1/pipelines/{name}`` with the reclaim policy (which the REST body does not carry yet): the
-    same optimistic update and the same admission, with the caller as requester."""
-    await state.access.require(user, pipeline_access("update", name))
-    reviewer = Reviewer(kube=state.kube, access=state.access)
-
-    async def change(current: dict[str, Any]) -> dict[str, Any]:
-        spec = _spec_with(current.get("spec") or {}, settings)
-        new = validate_model(Pipeline, {"metadata": current["metadata"], "spec": spec}, where="body")
-        old = stored_model(Pipeline, current, where=f"Pipeline {name}")
-        raise_refusals(await pipeline_refusals(reviewer, requester=user, pipeline=new, old=old),
-                       field=lambda field: field.removeprefix("spec."))
-        return spec
-
-    return await repository.update_spec(state.kube, kinds.PIPELINE, name, change)
+async def change_settings(state: AppState, user: UserInfo, name: str, spec: dict[str, Any],
+                          settings: Settings) -> None:
+    """``PUT /api/v1/pipelines/{name}``: the route itself (it authorizes, admits and writes)."""
+    await pipeline_routes.update_pipeline(name, update_of(spec, settings), state, user)
 
 
 async def delete_pipeline(state: AppState, user: UserInfo, name: str) -> None:

@@ -24,13 +24,13 @@ from shipway.core.errors import ShipwayError
 router = APIRouter(prefix=guards.PREFIX, include_in_schema=False)
 
 
-def _changed(change: CredentialChange) -> str:
+def changed(change: CredentialChange) -> str:
     where = change.layer + (f" {change.phase}" if change.phase else "")
     return (f"{where} layer: {change.registry or change.secret_ref}: "
             f"{change.old_fingerprint or 'none'} -> {change.new_fingerprint or 'none'}")
 
 
-def _sticky(ctx: Context, form_name: str) -> dict[str, Any]:
+def sticky(ctx: Context, form_name: str) -> dict[str, Any]:
     """The non-secret fields of a refused credential form, to fill it in again."""
     f = ctx.form
     return {"form": form_name, "layer": f.get("layer") or "pipeline", "registry": f.text("registry") or "",
@@ -46,13 +46,13 @@ def _credential_post(name: str, form_name: str) -> tuple[Any, Any]:
             change = await changing.set_by_value(ctx.state, ctx.user, address, ctx.form)
         else:
             change = await changing.reference(ctx.state, ctx.user, address, ctx.form)
-        return ctx.redirect(f"{guards.PREFIX}/pipelines/{pipeline}", notice=f"Changed: {_changed(change)}")
+        return ctx.redirect(f"{guards.PREFIX}/pipelines/{pipeline}", notice=f"Changed: {changed(change)}")
 
     async def refused(ctx: Context, error: ShipwayError) -> Response:
         top = await pipeline_context(ctx, name)
         shown = problem(error)
         return ctx.page("credentials.html", status_code=shown["status"], title=f"{top['name']}: credentials",
-                        problem=shown, **credential_forms(top, **_sticky(ctx, form_name)))
+                        problem=shown, **credential_forms(top, **sticky(ctx, form_name)))
 
     return handler, refused
 
@@ -105,7 +105,7 @@ async def remove_credential(request: Request, name: str) -> Response:
                                "secretName": ref.name})
             return ctx.redirect(f"{guards.PREFIX}/pipelines/{pipeline}/credentials/remove?{query}")
         change = await changing.remove(ctx.state, ctx.user, address, ref)
-        return ctx.redirect(f"{guards.PREFIX}/pipelines/{pipeline}", notice=f"Removed: {_changed(change)}")
+        return ctx.redirect(f"{guards.PREFIX}/pipelines/{pipeline}", notice=f"Removed: {changed(change)}")
 
     return await run(request, handler, post=True)
 
@@ -118,14 +118,14 @@ async def change_settings(request: Request, name: str) -> Response:
         _, body = await reading.pipeline(ctx.state, ctx.user, top["name"])
         lost = changing.losses(body.get("spec") or {}, settings)
         if lost and ctx.form.get("confirm") != "yes":
-            policy = settings.reclaim.value if settings.reclaim else "the platform's default"
+            policy = settings.reclaim.value if settings.reclaim else top["summary"].reclaim_policy
             fields = {k: v for k, v in ((k, ctx.form.get(k) or "") for k in ctx.form.fields) if k != "csrf"}
             return _confirm(ctx, top, action=f"{guards.PREFIX}/pipelines/{top['name']}/settings",
                             heading="Remove or disable phases?", button="Apply the change", fields=fields,
                             lines=[f"Phases going: {', '.join(lost)}.",
                                    f"Reclaim policy: {policy} (Delete: the namespaces Shipway created for them are "
                                    "deleted; Retain: only Shipway's objects in them are removed)."])
-        await changing.change_settings(ctx.state, ctx.user, top["name"], settings)
+        await changing.change_settings(ctx.state, ctx.user, top["name"], body.get("spec") or {}, settings)
         return ctx.redirect(f"{guards.PREFIX}/pipelines/{top['name']}/settings", notice="Settings saved")
 
     async def refused(ctx: Context, error: ShipwayError) -> Response:

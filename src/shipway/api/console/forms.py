@@ -7,7 +7,6 @@ A value that came in a password field is handed to the schema as a ``SecretStr``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -79,13 +78,5 @@ def invalid_input(error: ValidationError) -> InvalidInput:
 def build(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
-    except ValidationError as error:
-        raise invalid_input(error) from None
-
-
-def guarded(make: Callable[[], M]) -> M:
-    """Run a constructor, turning a pydantic error into the API's InvalidInput."""
-    try:
-        return make()
     except ValidationError as error:
         raise invalid_input(error) from None

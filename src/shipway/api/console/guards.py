@@ -7,8 +7,9 @@ state-changing request passes before anything else runs.
 - The session cookie holds only a random id: ``HttpOnly``, ``SameSite=Strict``, ``Path=/ui``, and ``Secure``
   when the console is served over TLS.
 - A POST is accepted only when it comes from the console's own origin (its ``Origin``, or the browser's
-  ``Sec-Fetch-Site`` where ``no-referrer`` makes the Origin ``null``) and its hidden ``csrf`` field matches the session's token (before sign-in: the sign-in form's own token,
-  kept in a short-lived cookie of its own).
+  ``Sec-Fetch-Site`` where ``no-referrer`` makes the Origin ``null``) and its hidden ``csrf`` field matches
+  the session's token (before sign-in: the sign-in form's own token, kept in a short-lived cookie of its
+  own).
 """
 
 from __future__ import annotations

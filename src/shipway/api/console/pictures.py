@@ -68,11 +68,24 @@ def summary_of(body: dict[str, Any]) -> Summary:
     phases = [f"{p.get('name')}{'' if p.get('enabled', True) else ' (disabled)'}"
               for p in (body.get("spec") or {}).get("phases") or []]
     times = [c.since for c in conditions if c.since]
-    policy = (body.get("spec") or {}).get("reclaimPolicy") or status.get("reclaimPolicy") or "platform default"
+    default = f"{status['reclaimPolicy']} (the platform's default)" if status.get("reclaimPolicy") else (
+        "the platform's default")
+    policy = (body.get("spec") or {}).get("reclaimPolicy") or default
     return Summary(name=str(body["metadata"]["name"]), ready=ready.status if ready else "Unknown",
                    ready_reason=ready.reason if ready else "not reconciled yet", verified=verified,
                    verified_reason=why, phases=phases, last_change=max(times) if times else "never",
                    conditions=conditions, reclaim_policy=str(policy))
+
+
+def delivery_of(body: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Per phase, as the operator last wrote it in status: whether it has what it should (True, False or
+    Unknown) and the reason (Ready, or the first reason it is not)."""
+    out = {}
+    for phase in (body.get("status") or {}).get("phases") or []:
+        ready = phase.get("ready")
+        out[str(phase.get("name"))] = ("True" if ready is True else "False" if ready is False else "Unknown",
+                                       str(phase.get("reason") or ""))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

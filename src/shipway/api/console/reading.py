@@ -26,6 +26,14 @@ def pipeline_access(verb: str, name: str | None = None) -> Access:
     return Access(verb=verb, resource="pipelines", group=names.GROUP, name=name)
 
 
+def platform_access(verb: str) -> Access:
+    return Access(verb=verb, resource="platforms", group=names.GROUP, name=names.PLATFORM_NAME)
+
+
+async def may_read_platform(state: AppState, user: UserInfo) -> bool:
+    return await state.access.allowed(user, platform_access("get"))
+
+
 def checked_name(name: str) -> str:
     """A pipeline name from a URL, refused as the REST API's path parameter is (a DNS label)."""
     try:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from shipway.api.console import guards, reading
 from shipway.api.console.changing import PHASE_NAMES
 from shipway.api.console.handling import Context, problem, run
-from shipway.api.console.pictures import LAYERS, picture_of, summary_of
+from shipway.api.console.pictures import LAYERS, delivery_of, picture_of, summary_of
 from shipway.core.errors import ShipwayError
 
 router = APIRouter(prefix=guards.PREFIX, include_in_schema=False)
@@ -29,7 +29,8 @@ def tabs(name: str) -> list[tuple[str, str]]:
 async def pipelines_page(request: Request) -> Response:
     async def handler(ctx: Context) -> Response:
         bodies = await reading.visible_pipelines(ctx.state, ctx.user)
-        return ctx.page("pipelines.html", title="Pipelines", pipelines=[summary_of(b) for b in bodies])
+        return ctx.page("pipelines.html", title="Pipelines", pipelines=[summary_of(b) for b in bodies],
+                        platform_link=await reading.may_read_platform(ctx.state, ctx.user))
 
     return await run(request, handler)
 
@@ -38,6 +39,7 @@ async def pipeline_context(ctx: Context, name: str) -> dict[str, Any]:
     """What every page of one pipeline shows at the top (and the check that the caller may get it)."""
     out, body = await reading.pipeline(ctx.state, ctx.user, reading.checked_name(name))
     return {"name": out.name, "pipeline": out, "summary": summary_of(body), "tabs": tabs(out.name),
+            "delivery": delivery_of(body),
             "phase_names": [p.name.value for p in out.phases]}
 
 

@@ -37,10 +37,8 @@ def _spec(phases: list[Any], inherit: bool, push: Any, reclaim: ReclaimPolicy | 
         spec_phases.append(item)
     registry = {**(old.get("registry") or {}), "inherit": inherit,
                 "push": push.model_dump(mode="json", by_alias=True) if push else None}
-    spec: dict[str, Any] = {"phases": spec_phases, "registry": registry}
-    if reclaim is not None:
-        spec["reclaimPolicy"] = reclaim.value
-    return spec
+    # None clears it (a merge patch removes the field): the Platform's default applies again.
+    return {"phases": spec_phases, "registry": registry, "reclaimPolicy": reclaim.value if reclaim else None}
 
 
 async def _admit(state: State, user: UserInfo, pipeline: Pipeline, old: Pipeline | None) -> None:

@@ -69,6 +69,8 @@ API_SYSTEM_RULES = (
 )
 API_EVENT_RULES = (
     Rule(CORE, ("events",), ("create",), "audit Events on Pipelines (cluster-scoped: in default)"),
+    Rule(("events.k8s.io",), ("events",), ("list",), "the console's Activity: a pipeline's Events, shown to "
+                                                      "those who may get the pipeline"),
 )
 
 
@@ -93,7 +95,9 @@ def binding(kind: str, name: str, *, role_kind: str, account: str, namespace: st
 
 
 def account(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(name, SYSTEM_NAMESPACE)}
+    """A ServiceAccount whose token is mounted only into the pods that ask for it (the two Deployments do)."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(name, SYSTEM_NAMESPACE),
+            "automountServiceAccountToken": False}
 
 
 def service_account_user(name: str) -> str:
