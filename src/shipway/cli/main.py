@@ -5,6 +5,10 @@ from __future__ import annotations
 import typer
 
 from shipway.cli import api, credentials, dockerconfig, login, manifests, operator, pipeline, registry, resolve, sandbox
+from shipway.cli import kubero as import_cli
+from shipway.cli import migration as migration_cli
+from shipway.cli import platform as platform_cli
+from shipway.cli.root import root, show_flags_as_flags
 
 
 def build_app() -> typer.Typer:
@@ -12,6 +16,8 @@ def build_app() -> typer.Typer:
         name="shipway", help="Shipway: a PaaS control plane for Kubernetes with layered registry credentials.",
         no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
     )
+    show_flags_as_flags()
+    app.callback()(root)  # --version
     app.command("manifests")(manifests.manifests)
     app.command("resolve")(resolve.resolve)
     app.add_typer(dockerconfig.app, name="dockerconfig")
@@ -26,6 +32,9 @@ def build_app() -> typer.Typer:
     app.add_typer(operator.app, name="operator")
     app.add_typer(api.app, name="api")
     app.add_typer(sandbox.app, name="sandbox")
+    app.add_typer(platform_cli.app, name="platform")
+    app.add_typer(import_cli.app, name="import")
+    app.add_typer(migration_cli.app, name="migration")
     return app
 
 
