@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+
+from shipway import __version__
 
 from .helpers import SHIPWAY, SYSTEM_NAMESPACE, UNREACHABLE_REGISTRY, Kube, Sandbox
 
@@ -38,10 +41,10 @@ def config(home: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def shipway(sandbox: Sandbox, home: Path, config: Path) -> Run:
-    def run(*args: str, stdin: str = "", config_file: Path | None = None, profile: str | None = None
-            ) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, stdin: str = "", config_file: Path | None = None, profile: str | None = None,
+            columns: int = 200) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
-        env.update({"SHIPWAY_CONFIG": str(config_file or config), "HOME": str(home), "COLUMNS": "200",
+        env.update({"SHIPWAY_CONFIG": str(config_file or config), "HOME": str(home), "COLUMNS": str(columns),
                     "NO_COLOR": "1"})
         if profile:
             env["SHIPWAY_PROFILE"] = profile
@@ -153,7 +156,7 @@ def test_registry_show_prints_the_effective_view_per_phase(set_output: dict[str,
     out = result.stdout
     assert "shop / stage (namespace shop-stage)" in out
     assert "shop / production (namespace shop-production)" in out
-    rows = [line for line in out.splitlines() if "ghcr.io/team-a" in line]
+    rows = [line for line in out.splitlines() if "ghcr.io/team-a" in line and line.startswith("│")]
     assert len(rows) == 4  # pull and push, in each of the two phases
     assert sum(line.lstrip("│ ").startswith("push") for line in rows) == 2
     for row in rows:
@@ -179,7 +182,7 @@ def test_registry_verify_through_the_api_reports_an_unreachable_registry_and_exi
     assert set_.returncode == 0, set_.stderr
     assert set_.stdout.startswith("phase layer: Secret shipway-system/shipway-phase-shop-stage-")
     result = shipway("registry", "verify", "--pipeline", "shop", "--phase", "stage", "--registry",
-                     UNREACHABLE_REGISTRY, "--no-push")
+                     UNREACHABLE_REGISTRY, "--no-push", "-o", "json")
     assert result.returncode == 1, result.stderr
     answer = json.loads(result.stdout)
     assert answer["valid"] == {"ok": False, "outcome": "Unreachable"}
@@ -194,7 +197,8 @@ def test_pipeline_list_shows_only_the_teams_pipelines(shipway: Run) -> None:
 
 
 def test_the_sandbox_profile_is_the_admin_who_sees_every_pipeline(sandbox: Sandbox, shipway: Run) -> None:
-    listed = shipway("pipeline", "list", "--json", config_file=sandbox.config, profile="sandbox")
+    listed = shipway("pipeline", "list", "--json", config_file=sandbox.state_dir / "cli-config.yaml",
+                     profile="sandbox")
     assert listed.returncode == 0, listed.stderr
     assert {p["name"] for p in json.loads(listed.stdout)} == {"shop", "blog"}
 
@@ -218,7 +222,7 @@ def test_another_teams_pipeline_is_a_one_line_error_with_exit_5(shipway: Run) ->
 
 def test_bad_input_is_a_one_line_error_with_exit_2_naming_the_field(shipway: Run, kube: Kube) -> None:
     line = _one_line_error(shipway("pipeline", "create", "Bad_Name", "--phase", "stage"), 2)
-    assert "name" in line
+    assert line.startswith("error: NAME: ")  # the argument as the help names it, not the API's body field
     assert kube.pipeline("Bad_Name") is None
 
 
@@ -230,3 +234,132 @@ def test_pipeline_delete_deletes_it_and_its_managed_secrets(
     assert kube.pipeline("shop") is None
     kube.wait_for("the managed Secret to be collected",
                   lambda: kube.secret(set_output["namespace"], set_output["name"]) is None)
+
+
+# Issue 12: --version, pipeline update, -o json|yaml, whole fingerprints when piped. On team-a's other
+# pipeline (the sandbox lets it manage shop and cart only), after shop is gone.
+
+
+def test_version_prints_the_package_version(shipway: Run) -> None:
+    result = shipway("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"shipway {__version__}\n", "")
+
+
+def test_pipeline_update_help_lists_its_options(shipway: Run) -> None:
+    result = shipway("pipeline", "update", "--help")
+    assert result.returncode == 0, result.stderr
+    for option in ("--phase", "--inherit", "--no-inherit", "--reclaim-policy", "--push-registry", "--push-prefix",
+                   "--no-push", "--output"):
+        assert option in result.stdout, option
+    assert "<bool>" not in result.stdout
+
+
+@pytest.fixture(scope="module")
+def cart(shipway: Run, kube: Kube) -> str:
+    result = shipway("pipeline", "create", "cart", "--phase", "stage", "--phase", "production",
+                     "--reclaim-policy", "Retain")
+    assert (result.returncode, result.stdout) == (0, "pipeline cart created\n"), result.stderr
+    stored = kube.pipeline("cart")
+    assert stored is not None and stored["spec"]["reclaimPolicy"] == "Retain"
+    return "cart"
+
+
+def test_pipeline_update_changes_phases_inherit_and_reclaim_policy(cart: str, shipway: Run, kube: Kube) -> None:
+    result = shipway("pipeline", "update", cart, "--phase", "review", "--phase", "stage", "--phase", "production",
+                     "--no-inherit", "--reclaim-policy", "Delete")
+    assert (result.returncode, result.stdout) == (0, "pipeline cart updated\n"), result.stderr
+    stored = kube.pipeline(cart)
+    assert stored is not None
+    assert [p["name"] for p in stored["spec"]["phases"]] == ["review", "stage", "production"]
+    assert stored["spec"]["registry"]["inherit"] is False
+    assert stored["spec"]["reclaimPolicy"] == "Delete"
+    # only what is given changes: inherit back, the phases and the reclaim policy stay
+    again = shipway("pipeline", "update", cart, "--inherit", "-o", "json")
+    assert again.returncode == 0, again.stderr
+    answer = json.loads(again.stdout)
+    assert (answer["inherit"], answer["reclaimPolicy"]) == (True, "Delete")
+    assert [p["name"] for p in answer["phases"]] == ["review", "stage", "production"]
+    got = json.loads(shipway("pipeline", "get", cart, "-o", "json").stdout)
+    assert got == {**answer, "conditions": got["conditions"]}
+
+
+def test_pipeline_update_errors_come_from_the_api_as_one_line_naming_the_option(
+        cart: str, shipway: Run, kube: Kube) -> None:
+    before = kube.pipeline(cart)
+    assert before is not None
+    line = _one_line_error(shipway("pipeline", "update", cart, "--phase", "stage=Bad_NS"), 2)
+    assert line.startswith("error: --phase stage=Bad_NS: "), line
+    line = _one_line_error(shipway("pipeline", "update", cart, "--phase", "stage=blog-stage"), 5)
+    assert line.startswith("error: --phase stage=blog-stage: "), line  # team-b's namespace
+    line = _one_line_error(shipway("pipeline", "update", cart, "--phase", "stage", "--phase", "stage"), 2)
+    assert line == "error: --phase stage: phase 'stage' is listed twice"
+    line = _one_line_error(shipway("pipeline", "update", cart, "--push-registry", "https://ghcr.io",
+                                   "--push-prefix", "x"), 2)
+    assert line.startswith("error: --push-registry: "), line
+    line = _one_line_error(shipway("pipeline", "update", "blog", "--no-inherit"), 5)
+    assert "may not get" in line and "'blog'" in line
+    line = _one_line_error(shipway("pipeline", "create", cart, "--phase", "stage"), 4)
+    assert "already exists" in line
+    after = kube.pipeline(cart)
+    assert after is not None and after["spec"] == before["spec"]
+    blog = kube.pipeline("blog")
+    assert blog is not None and blog["spec"]["registry"].get("inherit", True) is True
+
+
+@pytest.fixture(scope="module")
+def cart_credential(sandbox: Sandbox, cart: str, shipway: Run) -> str:
+    result = shipway("registry", "set", "--pipeline", cart, "--registry", "ghcr.io/team-a", "--username", "bot",
+                     "--password-stdin", "--usage", "pull", "--usage", "push", stdin=sandbox.canary("cart") + "\n")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()[-1]
+
+
+def test_piped_registry_show_keeps_every_fingerprint_whole(
+        cart: str, cart_credential: str, shipway: Run, team_a: httpx.Client) -> None:
+    effective = team_a.get(f"/api/v1/pipelines/{cart}/effective")
+    assert effective.status_code == 200, effective.text
+    expected = {e["fingerprint"] for phase in effective.json()["phases"]
+                for e in [*phase["pull"], *([phase["push"]] if phase["push"] else [])]}
+    assert cart_credential in expected and len(expected) >= 2  # the team's and the platform's
+    for columns in (40, 200):
+        out = shipway("registry", "show", "--pipeline", cart, columns=columns).stdout
+        assert "…" not in out
+        assert out.count("sha256:") == len(re.findall(r"sha256:[0-9a-f]{16}(?![0-9a-f])", out))
+        assert set(re.findall(r"sha256:[0-9a-f]{16}", out)) >= expected
+        rows = [line for line in out.splitlines() if line.startswith("│")]
+        assert {line.strip("│ ").split()[0] for line in rows} == {"pull", "push"}
+
+
+def _untimed(document: Any) -> Any:
+    """A document without the time a registry check ran (two checks differ there only)."""
+    if isinstance(document, dict):
+        return {k: _untimed(v) for k, v in document.items() if k != "checkedAt"}
+    return document
+
+
+def _registry_url(sandbox: Sandbox) -> str:
+    return (sandbox.state_dir / "registry-url").read_text().strip()
+
+
+@pytest.mark.parametrize("command", ["pipeline list", "pipeline get", "registry show", "registry explain",
+                                     "registry verify"])
+def test_every_read_command_prints_the_same_document_as_json_and_yaml(
+        sandbox: Sandbox, cart: str, cart_credential: str, shipway: Run, command: str) -> None:
+    args = {"pipeline list": ["pipeline", "list"], "pipeline get": ["pipeline", "get", cart],
+            "registry show": ["registry", "show", "--pipeline", cart],
+            "registry explain": ["registry", "explain", "ghcr.io/team-a/cart:1.0", "--pipeline", cart, "--phase",
+                                 "stage"],
+            "registry verify": ["registry", "verify", "--pipeline", cart, "--phase", "stage", "--registry",
+                                _registry_url(sandbox), "--repository", "apps/hello", "--no-push"]}[command]
+    for _ in range(10):  # the operator may change a pipeline's conditions between two reads: read again
+        as_json = shipway(*args, "-o", "json")
+        as_yaml = shipway(*args, "-o", "yaml")
+        assert as_json.returncode == as_yaml.returncode == 0, as_json.stderr + as_yaml.stderr
+        document = json.loads(as_json.stdout)
+        if _untimed(document) == _untimed(yaml.safe_load(as_yaml.stdout)):
+            break
+        time.sleep(0.5)
+    assert document and _untimed(document) == _untimed(yaml.safe_load(as_yaml.stdout))
+    assert _untimed(json.loads(shipway(*args, "--json").stdout)) == _untimed(document)
+    table = shipway(*args)
+    assert table.returncode == 0 and table.stdout.strip()

@@ -60,9 +60,9 @@ async def test_a_team_creates_its_pipeline_and_not_one_under_a_name_it_could_not
     refused = await client.post("/api/v1/pipelines", json={"name": "news", "phases": [{"name": "stage"}]},
                                 headers=as_user("token-a"))
     assert refused.status_code == 403
-    assert refused.json()["error"] == {"type": "Forbidden", "field": "metadata.name", "message": (
-        "the requester may create pipelines but could not get, update and delete one of this name "
-        "(PipelineNameNotManageable)")}
+    assert refused.json()["error"] == {"type": "Forbidden", "field": "name", "message": (
+        "whoever creates a pipeline must be able to get, update and delete it: the requester may not get a "
+        "pipeline of this name (PipelineNameNotManageable)")}
     assert ("pipelines", "", "news") not in cluster.objects
 
 

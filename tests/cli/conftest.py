@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 
 from shipway.cli.main import build_app
 from shipway.core import secrets
+from tests.cli.fake_api import fake_api  # noqa: F401 - the fixture, for the tests of commands that use the API
 from tests.cli.helpers import REPO, assert_clean
 
 Run = Callable[..., Result]

@@ -97,9 +97,9 @@ async def pipeline_refusals(reviewer: Reviewer, *, requester: UserInfo, pipeline
         for verb in ("get", "update", "delete"):  # RBAC cannot restrict create by name
             access = Access(verb=verb, resource="pipelines", group=names.GROUP, name=name)
             if not await reviewer.access.allowed(requester, access):
-                refusals.append(Refusal(Reason.PIPELINE_NAME_NOT_MANAGEABLE, "metadata.name",
-                                        "the requester may create pipelines but could not get, update and delete "
-                                        "one of this name"))
+                refusals.append(Refusal(Reason.PIPELINE_NAME_NOT_MANAGEABLE, "metadata.name", (
+                    f"whoever creates a pipeline must be able to get, update and delete it: the requester may not "
+                    f"{verb} a pipeline of this name")))
                 return refusals
     platform = await reviewer.platform_spec()
     before = set(phase_namespaces(old)) if old is not None else set()

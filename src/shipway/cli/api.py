@@ -35,27 +35,35 @@ def run(
     webhook_port: Annotated[int | None, typer.Option(
         min=0, max=65535, help="Serve the admission webhook over TLS on this port (needs the two TLS files)")] = None,
     webhook_host: Annotated[str, typer.Option(help="Address of the webhook listener")] = "0.0.0.0",  # noqa: S104
-    tls_cert_file: Annotated[Path | None, typer.Option(help="The webhook's certificate chain (PEM)")] = None,
-    tls_key_file: Annotated[Path | None, typer.Option(help="The webhook's private key (PEM)")] = None,
+    serve_tls: Annotated[bool, typer.Option(
+        "--serve-tls", help="Serve the REST API over HTTPS too, with the same two TLS files")] = False,
+    tls_cert_file: Annotated[Path | None, typer.Option(
+        help="The serving certificate chain (PEM) of the webhook (and of the REST API with --serve-tls); "
+             "reloaded when it changes")] = None,
+    tls_key_file: Annotated[Path | None, typer.Option(help="Its private key (PEM)")] = None,
     repair_grace: Annotated[float, typer.Option(
         min=0, max=86400, help="At start-up, delete managed Secrets nobody references that are older than this "
                                "(left by a crash between two writes)")] = 300.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Serve the API in the foreground until SIGINT/SIGTERM (OpenAPI at /openapi.json)."""
-    from shipway.api.serving import ApiServer, WebhookListener  # the web stack is not needed by other commands
+    """Serve the API in the foreground until SIGINT/SIGTERM (OpenAPI at /openapi.json). Missing TLS files are
+    an error at start (exit 2), never a plain-HTTP fallback."""
+    from shipway.api.serving import ApiServer, TlsFiles, WebhookListener  # the web stack: only needed here
     from shipway.api.settings import ApiSettings
     from shipway.core.errors import InvalidInput
 
     configure_logging(verbose=verbose)
-    webhook = None
-    if webhook_port is not None:
+    webhook = tls = None
+    if webhook_port is not None or serve_tls:
         if tls_cert_file is None or tls_key_file is None:
-            raise InvalidInput("the webhook is served over TLS only: give --tls-cert-file and --tls-key-file",
-                               field="--webhook-port")
-        webhook = WebhookListener(host=webhook_host, port=webhook_port, cert_file=tls_cert_file,
-                                  key_file=tls_key_file)
+            raise InvalidInput("the webhook (and the REST API with --serve-tls) is served over TLS: give "
+                               "--tls-cert-file and --tls-key-file", field="--webhook-port" if webhook_port
+                               is not None else "--serve-tls")
+        tls = TlsFiles(cert_file=tls_cert_file, key_file=tls_key_file)
+    if webhook_port is not None:
+        assert tls is not None
+        webhook = WebhookListener(host=webhook_host, port=webhook_port, cert_file=tls.cert_file, key_file=tls.key_file)
     server = ApiServer(kubeconfig=kubeconfig, host=host, port=port,
                        settings=ApiSettings(system_namespace=system_namespace, repair_grace_seconds=repair_grace),
-                       webhook=webhook)
+                       webhook=webhook, tls=tls if serve_tls else None)
     asyncio.run(_serve(server))

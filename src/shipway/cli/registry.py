@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from shipway.adapters import registry as registry_client
 from shipway.adapters.registry import addresses
 from shipway.cli import files, output, profiles
-from shipway.cli.errors import handles_errors
+from shipway.cli.errors import field_renamer, handles_errors, option_names
 from shipway.core import dockerconfig, errors
 from shipway.core.secrets import Secret
 
@@ -59,7 +60,7 @@ def credential_from_config(
             continue
         candidates.append((len(path), entry))
     if not candidates:
-        raise errors.NotFound("the docker config has no entry for this registry", field="config")
+        raise errors.NotFound("the docker config has no entry for this registry", field="--config")
     best = max(candidates, key=lambda pair: pair[0])[1]
     return registry_client.Credential(best.username, best.password)
 
@@ -67,14 +68,14 @@ def credential_from_config(
 def read_password(stream: bytes) -> Secret:
     """The first line of ``stream``, without its line ending."""
     if len(stream) > MAX_PASSWORD_BYTES:
-        raise errors.PayloadTooLarge("the password on stdin is too long", field="password-stdin")
+        raise errors.PayloadTooLarge("the password on stdin is too long", field="--password-stdin")
     try:
         text = stream.decode("utf-8")
     except UnicodeDecodeError:
-        raise errors.InvalidInput("the password on stdin is not UTF-8", field="password-stdin") from None
+        raise errors.InvalidInput("the password on stdin is not UTF-8", field="--password-stdin") from None
     line = text.splitlines()[0] if text.splitlines() else ""
     if not line:
-        raise errors.InvalidInput("no password on stdin", field="password-stdin")
+        raise errors.InvalidInput("no password on stdin", field="--password-stdin")
     return Secret(line)
 
 
@@ -87,16 +88,16 @@ def choose_credential(
     config: Path | None,
 ) -> registry_client.Credential | None:
     if password_stdin and config is not None:
-        raise errors.InvalidInput("use either --password-stdin or --config", field="password-stdin")
+        raise errors.InvalidInput("use either --password-stdin or --config", field="--password-stdin")
     if password_stdin:
         if not username:
-            raise errors.InvalidInput("--password-stdin needs --username", field="username")
+            raise errors.InvalidInput("--password-stdin needs --username", field="--username")
         return registry_client.Credential(username, read_password(sys.stdin.buffer.read(MAX_PASSWORD_BYTES + 1)))
     if config is not None:
         data = files.read_input(str(config))
         return credential_from_config(data, registry=registry, repository=repository, username=username)
     if username:
-        raise errors.InvalidInput("the password comes from --password-stdin or --config", field="username")
+        raise errors.InvalidInput("the password comes from --password-stdin or --config", field="--username")
     return None
 
 
@@ -120,19 +121,42 @@ async def run_verification(
         )
 
 
-def render_table(result: registry_client.VerificationResult) -> Table:
+def _mark(ok: bool) -> Text:
+    return Text("ok", style="green") if ok else Text("failed", style="red")
+
+
+def render_table(result: registry_client.VerificationResult) -> tuple[str, Table]:
+    """The title line and the table of a local check."""
     who = result.username or "anonymous"
     where = result.registry + (f"/{result.repository}" if result.repository else "")
-    table = Table(title=f"{who} @ {where}")
-    for column in ("check", "result", "reason", "detail"):
-        table.add_column(column)
+    table = output.table("check", "result", "reason", "detail")
     for name, check in (("valid", result.valid), ("can pull", result.can_pull), ("can push", result.can_push)):
         if check is None:
             table.add_row(name, "-", "", "not checked")
             continue
-        mark = "[green]ok[/green]" if check.ok else "[red]failed[/red]"
+        mark = _mark(check.ok)
         table.add_row(name, mark, str(check.reason or ""), check.detail or "")
-    return table
+    return f"{who} @ {where}", table
+
+
+_VERIFY_OPTIONS = field_renamer({"name": "--pipeline", "registry": "--registry", "phase": "--phase",
+                                  "repository": "--repository", "checkPush": "--no-push"})
+
+
+def render_answer(answer: dict[str, Any]) -> tuple[str, Table]:
+    """The title line and the table of the API's answer for a stored credential: the three checks."""
+    ref = answer["secretRef"]
+    where = answer["registry"] + (f"/{answer['repository']}" if answer.get("repository") else "")
+    table = output.table("check", "result", "outcome")
+    title = (f"{answer['pipeline']} / {answer['phase']}: {answer['source']} layer, {ref['namespace']}/"
+             f"{ref['name']} ({answer['fingerprint']}) @ {where}")
+    for name, key in (("valid", "valid"), ("can pull", "canPull"), ("can push", "canPush")):
+        check = answer.get(key)
+        if check is None:
+            table.add_row(name, "-", "not checked")
+            continue
+        table.add_row(name, _mark(bool(check["ok"])), str(check["outcome"]))
+    return title, table
 
 
 @app.command("verify")
@@ -156,27 +180,32 @@ def verify(
     ] = False,
     no_push: Annotated[bool, typer.Option("--no-push", help="Do not check push rights.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per exchange.", min=0.1)] = 10.0,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    output_format: output.OutputOption = output.Format.TABLE,
+    json_output: output.JsonOption = False,
     pipeline: Annotated[str | None, typer.Option(
         "--pipeline", help="Verify the credential a pipeline stores for --registry, through the API.")] = None,
     phase: Annotated[str | None, typer.Option("--phase", help="With --pipeline: the phase.")] = None,
+    profile: Annotated[str | None, typer.Option(help="With --pipeline: the login profile to use.")] = None,
 ) -> None:
-    """Verify a credential: valid, and with --repository may it pull and push.
+    """Verify a credential: valid, and with --repository may it pull and push (exit 1: a check failed).
 
     Locally (the credential from --username/--password-stdin or --config), or with --pipeline through the
     Shipway API, which checks the credential it stores without ever showing it.
     """
+    fmt = output.chosen(output_format, json_output)
     if pipeline is not None:
         if username or password_stdin or config:
             raise errors.InvalidInput("--pipeline verifies a stored credential: give no credential", field="--pipeline")
-        with profiles.api_client() as api:
+        with profiles.api_client(profile) as api, option_names(_VERIFY_OPTIONS):
             answer = api.request("POST", f"/api/v1/pipelines/{pipeline}/verify", json={
                 "registry": registry, "phase": phase, "repository": repository, "checkPush": not no_push})
-        output.print_json(answer)
+        output.emit(answer, fmt, lambda: output.print_table(output.console(), *render_answer(answer)))
         checks = [answer.get(k) for k in ("valid", "canPull", "canPush")]
         if any(check is not None and not check.get("ok") for check in checks):
-            raise typer.Exit(1)
+            raise typer.Exit(1)  # README: exit 1, a check that ran and failed
         return
+    if profile is not None:
+        raise errors.InvalidInput("goes with --pipeline only (a local check uses no profile)", field="--profile")
     credential = choose_credential(
         registry=registry, repository=repository, username=username, password_stdin=password_stdin,
         config=config,
@@ -187,9 +216,6 @@ def verify(
             check_push=not no_push, ca_file=ca_file, insecure=insecure_http, timeout=timeout,
         )
     )
-    if json_output:
-        output.print_json(result.as_dict())
-    else:
-        output.console().print(render_table(result))
+    output.emit(result.as_dict(), fmt, lambda: output.print_table(output.console(), *render_table(result)))
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(1)  # README: exit 1, a check that ran and failed

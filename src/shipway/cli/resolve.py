@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from shipway.cli.errors import handles_errors
 from shipway.cli.files import read_input
-from shipway.cli.output import console, print_json
+from shipway.cli.output import Format, JsonOption, OutputOption, chosen, console, emit, print_table, table
 from shipway.core.documents import Bundle, add_documents
 from shipway.core.errors import InvalidInput
 from shipway.core.inputs import pipeline_inputs, secrets_read_by
@@ -40,21 +39,18 @@ def resolve_files(files: list[str], *, phase: PhaseName | None) -> list[dict[str
 def _print_tables(views: list[dict[str, Any]]) -> None:
     out = console()
     for view in views:
-        table = Table(title=f"{view['pipeline']} / {view['phase']}  (namespace {view['namespace']})",
-                      title_justify="left")
-        for column in ("use", "registry", "layer", "source", "usage", "fingerprint"):
-            table.add_column(column, overflow="fold")
+        rows = table("use", "registry", "layer", "source", "grants", "fingerprint")
         for entry in view["pull"]:
-            table.add_row("pull", entry["registry"], entry["source"], entry["secretRef"]["namespace"] + "/"
+            rows.add_row("pull", entry["registry"], entry["source"], entry["secretRef"]["namespace"] + "/"
                           + entry["secretRef"]["name"], ",".join(entry["usage"]), entry["fingerprint"])
         push = view["push"]
         if push:
-            table.add_row("push", push["registry"], push["source"], push["secretRef"]["namespace"] + "/"
+            rows.add_row("push", push["registry"], push["source"], push["secretRef"]["namespace"] + "/"
                           + push["secretRef"]["name"], ",".join(push["usage"]), push["fingerprint"])
-        out.print(table)
+        print_table(out, f"{view['pipeline']} / {view['phase']}  (namespace {view['namespace']})", rows)
         out.print(f"push repository: {view['pushRepository'] or '(none)'}; pull set {view['pullFingerprint']}")
         for finding in view["findings"]:
-            out.print(f"[yellow]finding[/yellow] {finding['reason']}: {finding['message']}")
+            out.print(f"finding {finding['reason']}: {finding['message']}")
         out.print()
 
 
@@ -63,11 +59,9 @@ def resolve(
     files: Annotated[list[str], typer.Argument(
         help="YAML/JSON files holding a Platform, Pipelines and the Secrets they reference; '-' is stdin")],
     phase: Annotated[PhaseName | None, typer.Option(help="Show only this phase")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
+    output: OutputOption = Format.TABLE, as_json: JsonOption = False,
 ) -> None:
     """Resolve the layered credentials of each phase and print them with provenance and fingerprints."""
+    fmt = chosen(output, as_json)
     views = resolve_files(files, phase=phase)
-    if as_json:
-        print_json(views)
-    else:
-        _print_tables(views)
+    emit(views, fmt, lambda: _print_tables(views))

@@ -1,129 +1,157 @@
-"""Finding a registry's API and authenticating to it: the ``/v2/`` probe, HTTP Basic, and Bearer tokens.
+"""Authenticating to a registry, as an :class:`httpx.Auth`: the challenge, HTTP Basic, and Bearer tokens.
 
-Credentials go only to the registry's own origin (HTTP Basic) or to the token realm it announces
-(``GET realm?service=S&scope=repository:NAME:pull[,push]`` with HTTP Basic), and to that realm only when
-:mod:`~shipway.adapters.registry.realms` allows it: on the registry's own host and port, or on another host
-over HTTPS when the pairing is known or the caller trusts that realm. A refused realm is never contacted.
+:class:`RegistryAuth` sends the request; on a 401 from the registry's own origin it answers the
+``WWW-Authenticate`` challenge and sends the request again. Once the registry has challenged, later requests
+carry the answer up front. Credentials go only to the registry's own origin (HTTP Basic) or to the token
+realm it announces (``GET realm?service=S&scope=repository:NAME:pull[,push]`` with HTTP Basic, a sub-request
+of the flow), and to that realm only when :mod:`~shipway.adapters.registry.realms` allows it: on the
+registry's own host and port, or on another host over HTTPS when the pairing is known or the caller trusts
+that realm. A refused realm is never contacted.
+
+Tokens are cached by (registry, service, scope, credential fingerprint). The scope is the caller's, never the
+one a challenge asks for, so it is never widened. A cached token that the registry refuses is replaced by a
+fresh one once; a fresh token or HTTP Basic that is refused is the answer.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
+from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
-from shipway.adapters.registry import addresses, challenges, realms, tokens
+from shipway.adapters.registry import challenges, realms, tokens
 from shipway.adapters.registry.credentials import Credential
-from shipway.adapters.registry.requesting import CheckFailed, PlainHttpAnswer, Requester
+from shipway.adapters.registry.requesting import CheckFailed, origin
 from shipway.adapters.registry.results import Reason
 from shipway.core.secrets import Secret
 
 log = logging.getLogger(__name__)
+_INHERITED_HEADERS = ("user-agent", "accept-encoding")  # a sub-request is not built by the client
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Endpoint:
-    """A registry's API as found: its base URL, and the challenge it answered (None: an open registry)."""
+@dataclasses.dataclass(slots=True)
+class _Registry:
+    """What the requests of one verification share: the registry's base URL and, once met, its challenge."""
 
     base: httpx.URL
-    challenge: challenges.Challenge | None
-
-    def url(self, path: str) -> httpx.URL:
-        return self.base.join(path)
-
-    @property
-    def uses_tokens(self) -> bool:
-        return self.challenge is not None and self.challenge.scheme == "bearer"
+    challenge: challenges.Challenge | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Grant:
-    """An ``Authorization`` header value for one scope (None: send none), and whether it came from cache."""
+class _Answer:
+    """An ``Authorization`` value, whether it came from the cache, or the token request still to make."""
 
-    authorization: Secret | None
+    authorization: Secret | None = None
     cached: bool = False
+    fetch: tuple[httpx.URL, tokens.TokenKey] | None = None
 
 
-async def discover(
-    requester: Requester, address: addresses.RegistryAddress, schemes: tuple[str, ...]
-) -> Endpoint:
-    """``GET /v2/`` over each scheme in turn; HTTPS failing at the connection level moves on to HTTP."""
-    for index, scheme in enumerate(schemes):
-        base = httpx.URL(address.base_url(scheme))
-        last = index == len(schemes) - 1
-        try:
-            reply = await requester.send("GET", base.join("/v2/"))
-        except PlainHttpAnswer:
-            if last and requester.plain_http_allowed(base):
-                raise  # the caller asked for https:// explicitly: a TLS failure
-            if last:
-                detail = "the registry speaks plain HTTP, which is not allowed for it"
-                raise CheckFailed(Reason.INSECURE, detail) from None
-            log.debug("registry %s: no TLS, trying plain HTTP", address.netloc)
-            continue
-        except CheckFailed as failure:
-            if last or failure.reason != Reason.UNREACHABLE:
-                raise
-            continue
-        if reply.status == 200:
-            return Endpoint(base=base, challenge=None)
-        if reply.status == 401:
-            parsed = challenges.parse_challenges(reply.headers.get_list("www-authenticate"))
-            chosen = None if parsed is None else challenges.pick_challenge(parsed)
-            if chosen is None:
-                raise CheckFailed(Reason.BAD_RESPONSE, "the authentication challenge does not parse")
-            return Endpoint(base=base, challenge=chosen)
-        if reply.status == 404:
-            raise CheckFailed(Reason.BAD_RESPONSE, "no registry API at /v2/")
-        raise CheckFailed(Reason.BAD_RESPONSE, f"/v2/ answered HTTP {reply.status}")
-    raise CheckFailed(Reason.INSECURE, "no allowed scheme for this registry")
+class RegistryAuth(httpx.Auth):
+    """Answers a registry's challenges for one credential (or anonymously) and one scope.
 
-
-class Authenticator:
-    """Answers challenges for one credential (or anonymously), with a shared token cache.
-
-    ``trusted_realms`` holds realm places (:func:`realms.parse_trusted`) trusted on top of the known ones."""
+    ``scope`` is ``""`` (no repository) or ``repository:NAME:ACTIONS``; ``fresh`` never takes the token from
+    the cache (the realm must see the credential now); ``refresh`` replaces a refused cached token once.
+    :meth:`scoped` makes a sibling for another scope that shares what was learned about the registry.
+    """
 
     def __init__(
         self,
-        requester: Requester,
+        base: httpx.URL,
         *,
         credential: Credential | None,
         cache: tokens.TokenCache,
-        trusted_realms: frozenset[str] = frozenset(),
+        trusted_realms: frozenset[str],
+        plain_http_allowed: Callable[[httpx.URL], bool],
+        scope: str = "",
+        fresh: bool = False,
+        refresh: bool = True,
     ) -> None:
-        self._requester = requester
+        self._registry = _Registry(base)
         self._credential = credential
         self._cache = cache
         self._trusted = trusted_realms
+        self._plain_http_allowed = plain_http_allowed
+        self._scope = scope
+        self._fresh = fresh
+        self._refresh = refresh
         self._fingerprint = tokens.fingerprint(
             credential.username if credential else None, credential.password if credential else None
         )
 
-    async def grant(self, endpoint: Endpoint, scope: str, *, fresh: bool = False) -> Grant:
-        """The ``Authorization`` value to send to ``endpoint`` for ``scope`` (``""``: no repository)."""
-        challenge = endpoint.challenge
-        if challenge is None:
-            return Grant(None)
+    def scoped(self, scope: str, *, fresh: bool = False, refresh: bool = True) -> RegistryAuth:
+        sibling = copy.copy(self)  # shares the credential, the cache and what was learned of the registry
+        sibling._scope, sibling._fresh, sibling._refresh = scope, fresh, refresh
+        return sibling
+
+    @property
+    def base(self) -> httpx.URL:
+        return self._registry.base
+
+    @property
+    def challenged(self) -> bool:
+        """Whether the registry asked for credentials (so it answered over this base URL)."""
+        return self._registry.challenge is not None
+
+    @property
+    def uses_tokens(self) -> bool:
+        challenge = self._registry.challenge
+        return challenge is not None and challenge.scheme == "bearer"
+
+    def __repr__(self) -> str:
+        who = "anonymous" if self._credential is None else self._credential.username
+        return f"RegistryAuth({realms.place(self.base)}, {who}, scope={self._scope!r})"
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if origin(request.url) != origin(self.base):
+            yield request  # nothing of ours goes to another origin
+            return
+        challenge = self._registry.challenge
+        answer = None if challenge is None else self._answer(challenge, fresh=self._fresh)
+        while True:
+            if answer is not None:
+                if answer.fetch is not None:  # a sub-request of this flow: httpx sends it like any other
+                    reply = yield self._token_request(answer.fetch[0], request)
+                    answer = await self._fetched(answer.fetch, reply)
+                _authorize(request, answer)
+            response = yield request
+            answer = self._again(response, answer)
+            if answer is None:
+                return
+
+    def _again(self, response: httpx.Response, sent: _Answer | None) -> _Answer | None:
+        """The answer to send the request again with, after ``response``; None: ``response`` stands."""
+        if response.status_code != 401 or origin(response.url) != origin(self.base):
+            return None  # a 401 from another origin (after a redirect) is not ours to answer
+        if sent is None:  # the registry's first challenge: learn it and answer it
+            challenge = self._registry.challenge = _challenge_of(response)
+            return self._answer(challenge, fresh=self._fresh)
+        if sent.cached and self._refresh and self._registry.challenge is not None:
+            return self._answer(self._registry.challenge, fresh=True)  # a cached token refused: once, anew
+        return None  # a fresh token or HTTP Basic was refused: that is the answer
+
+    def _answer(self, challenge: challenges.Challenge, *, fresh: bool) -> _Answer:
         if challenge.scheme == "basic":
             if self._credential is None:
                 raise CheckFailed(Reason.UNAUTHORIZED, "the registry requires credentials")
-            return Grant(self._credential.basic_authorization())
-        realm = self._realm(endpoint, challenge.get("realm") or "")
+            return _Answer(self._credential.basic_authorization())
+        realm = self._realm(challenge.get("realm") or "")
         service = challenge.get("service") or ""
-        key = tokens.TokenKey(str(endpoint.base), service, scope, self._fingerprint)
+        key = tokens.TokenKey(str(self.base), service, self._scope, self._fingerprint)
         if fresh:
             self._cache.forget(key)
         else:
             cached = self._cache.get(key)
             if cached is not None:
-                return Grant(Secret("Bearer " + cached.reveal()), cached=True)
-        token = await self._fetch_token(realm, service, scope)
-        self._cache.put(key, token)
-        return Grant(Secret("Bearer " + token.value.reveal()))
+                return _Answer(Secret("Bearer " + cached.reveal()), cached=True)
+        params = {"service": service, "scope": self._scope}
+        if self._credential is not None:
+            params["account"] = self._credential.username
+        return _Answer(fetch=(realm.copy_merge_params({k: v for k, v in params.items() if v}), key))
 
-    def _realm(self, endpoint: Endpoint, text: str) -> httpx.URL:
+    def _realm(self, text: str) -> httpx.URL:
         try:
             realm = httpx.URL(text)
         except (httpx.InvalidURL, ValueError):
@@ -131,33 +159,46 @@ class Authenticator:
         if realm.scheme not in ("http", "https") or not realm.host or realm.userinfo or realm.fragment:
             raise CheckFailed(Reason.BAD_RESPONSE, "the token realm is not an http(s) URL")
         refused = realms.refusal(
-            endpoint.base, realm, trusted=self._trusted, plain_http_allowed=self._requester.plain_http_allowed(realm)
+            self.base, realm, trusted=self._trusted, plain_http_allowed=self._plain_http_allowed(realm)
         )
         if refused is not None:
             log.info("token realm on %s refused for registry %s: %s", realms.place(realm),
-                     realms.place(endpoint.base), refused[0])
+                     realms.place(self.base), refused[0])
             raise CheckFailed(*refused)
         return realm
 
-    async def _fetch_token(self, realm: httpx.URL, service: str, scope: str) -> tokens.Token:
-        params: dict[str, str] = {}
-        if service:
-            params["service"] = service
-        if scope:
-            params["scope"] = scope
+    def _token_request(self, url: httpx.URL, cause: httpx.Request) -> httpx.Request:
+        headers = {name: cause.headers[name] for name in _INHERITED_HEADERS if name in cause.headers}
         if self._credential is not None:
-            params["account"] = self._credential.username
-        authorization = self._credential.basic_authorization() if self._credential else None
-        url = realm.copy_merge_params(params)
-        reply = await self._requester.send("GET", url, authorization=authorization)
-        log.debug("token realm %s answered HTTP %d for scope %r", realm.host, reply.status, scope)
-        if reply.status == 200:
-            token = tokens.parse_token_body(reply.body)
+            headers["Authorization"] = self._credential.basic_authorization().reveal()
+        extensions = {name: cause.extensions[name] for name in ("timeout",) if name in cause.extensions}
+        return httpx.Request("GET", url, headers=headers, extensions=extensions)
+
+    async def _fetched(self, fetch: tuple[httpx.URL, tokens.TokenKey], response: httpx.Response) -> _Answer:
+        """The realm's answer to a token request: a token (then cached), or why there is none."""
+        await response.aread()  # within the transport's body cap
+        log.debug("token realm %s answered HTTP %d for scope %r", fetch[0].host, response.status_code, self._scope)
+        if response.status_code == 200:
+            token = tokens.parse_token_body(response.content)
             if token is None:
                 raise CheckFailed(Reason.BAD_RESPONSE, "the token realm answered without a usable token")
-            return token
-        if reply.status == 401:
+            self._cache.put(fetch[1], token)
+            return _Answer(Secret("Bearer " + token.value.reveal()))
+        if response.status_code == 401:
             raise CheckFailed(Reason.UNAUTHORIZED, "the token realm refused the credentials")
-        if reply.status == 403:
+        if response.status_code == 403:
             raise CheckFailed(Reason.DENIED, "the token realm refused this scope")
-        raise CheckFailed(Reason.BAD_RESPONSE, f"the token realm answered HTTP {reply.status}")
+        raise CheckFailed(Reason.BAD_RESPONSE, f"the token realm answered HTTP {response.status_code}")
+
+
+def _challenge_of(response: httpx.Response) -> challenges.Challenge:
+    parsed = challenges.parse_challenges(response.headers.get_list("www-authenticate"))
+    chosen = None if parsed is None else challenges.pick_challenge(parsed)
+    if chosen is None:
+        raise CheckFailed(Reason.BAD_RESPONSE, "the authentication challenge does not parse")
+    return chosen
+
+
+def _authorize(request: httpx.Request, answer: _Answer) -> None:
+    if answer.authorization is not None:
+        request.headers["Authorization"] = answer.authorization.reveal()

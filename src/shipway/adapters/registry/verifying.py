@@ -16,6 +16,9 @@
 ``can_push``
     A token for ``repository:NAME:pull,push`` and ``POST /v2/NAME/blobs/uploads/`` answered 202; the
     upload is then cancelled with ``DELETE`` on its ``Location`` (same origin only).
+
+Every request goes through one httpx client (:mod:`~shipway.adapters.registry.requesting`) with a
+:class:`~shipway.adapters.registry.authenticating.RegistryAuth` for its scope, which answers the challenge.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ import datetime
 import json
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
 
-from shipway.adapters.registry import addresses, authenticating, realms, requesting, tokens
+from shipway.adapters.registry import addresses, realms, requesting, tokens
+from shipway.adapters.registry.authenticating import RegistryAuth
 from shipway.adapters.registry.credentials import Credential
 from shipway.adapters.registry.results import Check, Reason, VerificationResult
 from shipway.core import errors
@@ -43,7 +47,6 @@ MANIFEST_TYPES = ", ".join((
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ))
-_CheckStep = Callable[[authenticating.Authenticator, authenticating.Endpoint], Awaitable[Check]]
 
 
 def _error_codes(body: bytes) -> frozenset[str]:
@@ -58,8 +61,8 @@ def _error_codes(body: bytes) -> frozenset[str]:
     return frozenset(e["code"] for e in found if isinstance(e, dict) and isinstance(e.get("code"), str))
 
 
-def _refused(endpoint: authenticating.Endpoint, status: int, what: str) -> Check:
-    if status == 403 or (status == 401 and endpoint.uses_tokens):
+def _refused(auth: RegistryAuth, status: int, what: str) -> Check:
+    if status == 403 or (status == 401 and auth.uses_tokens):
         return Check.failed(Reason.DENIED, f"the credential may not {what} this repository")
     return Check.failed(Reason.UNAUTHORIZED, "the registry refused the credential")
 
@@ -103,15 +106,8 @@ class RegistryClient:
         self._trusted = realms.parse_trusted(trusted_realms)
         self._deadline = deadline
         self._cache = token_cache if token_cache is not None else tokens.TokenCache()
-        self._http = httpx.AsyncClient(
-            verify=_ssl_context(ca_file),
-            timeout=httpx.Timeout(timeout),
-            trust_env=False,  # no proxies from the environment, and never ~/.netrc
-            follow_redirects=False,
-            headers={"Accept-Encoding": "identity", "User-Agent": "shipway-registry-check"},
-        )
-        self._requester = requesting.Requester(
-            self._http, insecure_registries=self._insecure, retries=retries
+        self._http = requesting.make_client(
+            verify=_ssl_context(ca_file), timeout=timeout, retries=retries, insecure_registries=self._insecure
         )
 
     async def __aenter__(self) -> RegistryClient:
@@ -145,25 +141,22 @@ class RegistryClient:
         if repository is not None:
             addresses.validate_repository(repository)
         addresses.validate_reference(reference)
-        auth = authenticating.Authenticator(
-            self._requester, credential=credential, cache=self._cache, trusted_realms=self._trusted
-        )
-        endpoint: authenticating.Endpoint | None = None
         schemes = addresses.schemes_to_try(address, self._insecure)
+        auth: RegistryAuth | None = None
 
-        async def probe(a: authenticating.Authenticator, _: authenticating.Endpoint | None) -> Check:
-            nonlocal endpoint
+        async def probe() -> Check:
+            nonlocal auth
             if not schemes:
                 return Check.failed(Reason.INSECURE, "plain HTTP is not allowed for this registry")
-            endpoint = await authenticating.discover(self._requester, address, schemes)
-            return await self._check_valid(a, endpoint)
+            auth, reply = await self._discover(address, schemes, credential)
+            return _valid(auth, reply)
 
-        valid = await self._run(probe, auth, None)
+        valid = await self._run(probe())
         can_pull = can_push = None
-        if valid.ok and repository is not None and endpoint is not None:
-            can_pull = await self._run(self._pull_step(repository, reference), auth, endpoint)
+        if valid.ok and repository is not None and auth is not None:
+            can_pull = await self._run(self._pull(auth, repository, reference))
             if check_push:
-                can_push = await self._run(self._push_step(repository), auth, endpoint)
+                can_push = await self._run(self._push(auth, repository))
         result = VerificationResult(
             registry=address.netloc,
             repository=repository,
@@ -176,96 +169,81 @@ class RegistryClient:
         log.info("registry %s verified: %s (%s)", address.netloc, result.outcome, valid.reason or "valid")
         return result
 
-    async def _run(self, step: Callable[..., Awaitable[Check]], *args: object) -> Check:
+    async def _run(self, step: Awaitable[Check]) -> Check:
         try:
             async with asyncio.timeout(self._deadline):
-                return await step(*args)
+                return await step
         except requesting.CheckFailed as failure:
             return Check.failed(failure.reason, failure.detail)
         except TimeoutError:
             return Check.failed(Reason.TIMEOUT, "the check took longer than its deadline")
 
-    async def _authorized(
-        self,
-        auth: authenticating.Authenticator,
-        endpoint: authenticating.Endpoint,
-        scope: str,
-        method: str,
-        url: httpx.URL,
-        headers: dict[str, str] | None = None,
-        *,
-        fresh: bool = False,
-    ) -> requesting.Reply:
-        """A request with the grant for ``scope``; a cached token refused with 401 is refreshed once."""
-        grant = await auth.grant(endpoint, scope, fresh=fresh)
-        send = self._requester.send
-        reply = await send(method, url, authorization=grant.authorization, headers=headers)
-        if reply.status == 401 and grant.cached:
-            grant = await auth.grant(endpoint, scope, fresh=True)
-            reply = await send(method, url, authorization=grant.authorization, headers=headers)
-        return reply
+    def _plain_http_allowed(self, url: httpx.URL) -> bool:
+        return addresses.plain_http_allowed(url.host, url.port, self._insecure)
 
-    async def _check_valid(
-        self, auth: authenticating.Authenticator, endpoint: authenticating.Endpoint
-    ) -> Check:
-        if endpoint.challenge is None:
-            return Check.passed("the registry needs no credentials")
-        # Never from cache: the realm must see the credential now (a 401 there means invalid).
-        reply = await self._authorized(auth, endpoint, "", "GET", endpoint.url("/v2/"), fresh=True)
-        if reply.status == 200:
+    async def _discover(
+        self, address: addresses.RegistryAddress, schemes: tuple[str, ...], credential: Credential | None
+    ) -> tuple[RegistryAuth, httpx.Response]:
+        """``GET /v2/`` over each scheme in turn, its challenge answered with a token fetched anew (never
+        from cache: the realm must see the credential now, and a 401 there means invalid). HTTPS failing at
+        the connection level, before the registry answered anything, moves on to HTTP."""
+        for index, scheme in enumerate(schemes):
+            base = httpx.URL(address.base_url(scheme))
+            auth = RegistryAuth(base, credential=credential, cache=self._cache, trusted_realms=self._trusted,
+                                plain_http_allowed=self._plain_http_allowed, fresh=True)
+            last = index == len(schemes) - 1
+            try:
+                return auth, await requesting.send(self._http, "GET", base.join("/v2/"), auth=auth)
+            except requesting.PlainHttpAnswer:
+                if auth.challenged or (last and self._plain_http_allowed(base)):
+                    raise  # the caller asked for https:// explicitly (or a realm failed): a TLS failure
+                if last:
+                    detail = "the registry speaks plain HTTP, which is not allowed for it"
+                    raise requesting.CheckFailed(Reason.INSECURE, detail) from None
+                log.debug("registry %s: no TLS, trying plain HTTP", address.netloc)
+            except requesting.CheckFailed as failure:
+                if auth.challenged or last or failure.reason != Reason.UNREACHABLE:
+                    raise
+        raise requesting.CheckFailed(Reason.INSECURE, "no allowed scheme for this registry")
+
+    async def _pull(self, auth: RegistryAuth, repository: str, reference: str) -> Check:
+        scoped = auth.scoped(f"repository:{repository}:pull")
+        url = auth.base.join(f"/v2/{repository}/manifests/{reference}")
+        accept = {"Accept": MANIFEST_TYPES}
+        reply = await requesting.send(self._http, "HEAD", url, auth=scoped, headers=accept)
+        if reply.status_code == 404:  # HEAD has no body: ask again to read the error code
+            reply = await requesting.send(self._http, "GET", url, auth=scoped, headers=accept)
+        if reply.status_code == 200:
             return Check.passed()
-        if reply.status == 401:
-            return Check.failed(Reason.UNAUTHORIZED, "the registry refused the credential")
-        return Check.failed(Reason.BAD_RESPONSE, f"/v2/ answered HTTP {reply.status}")
+        if reply.status_code in (401, 403):
+            return _refused(auth, reply.status_code, "pull from")
+        if reply.status_code == 404:
+            codes = _error_codes(reply.content)
+            if "MANIFEST_UNKNOWN" in codes and "NAME_UNKNOWN" not in codes:
+                return Check.passed(f"pull is allowed; {reference} does not exist yet")
+            return Check.failed(Reason.NOT_FOUND, "no such repository (or it is hidden from this credential)")
+        return Check.failed(Reason.BAD_RESPONSE, f"the manifest request answered HTTP {reply.status_code}")
 
-    def _pull_step(self, repository: str, reference: str) -> _CheckStep:
-        async def step(auth: authenticating.Authenticator, endpoint: authenticating.Endpoint) -> Check:
-            scope = f"repository:{repository}:pull"
-            url = endpoint.url(f"/v2/{repository}/manifests/{reference}")
-            accept = {"Accept": MANIFEST_TYPES}
-            reply = await self._authorized(auth, endpoint, scope, "HEAD", url, accept)
-            if reply.status == 404:  # HEAD has no body: ask again to read the error code
-                reply = await self._authorized(auth, endpoint, scope, "GET", url, accept)
-            if reply.status == 200:
-                return Check.passed()
-            if reply.status in (401, 403):
-                return _refused(endpoint, reply.status, "pull from")
-            if reply.status == 404:
-                codes = _error_codes(reply.body)
-                if "MANIFEST_UNKNOWN" in codes and "NAME_UNKNOWN" not in codes:
-                    return Check.passed(f"pull is allowed; {reference} does not exist yet")
-                hidden = "no such repository (or it is hidden from this credential)"
-                return Check.failed(Reason.NOT_FOUND, hidden)
-            return Check.failed(Reason.BAD_RESPONSE, f"the manifest request answered HTTP {reply.status}")
+    async def _push(self, auth: RegistryAuth, repository: str) -> Check:
+        scope = f"repository:{repository}:pull,push"
+        url = auth.base.join(f"/v2/{repository}/blobs/uploads/")
+        reply = await requesting.send(self._http, "POST", url, auth=auth.scoped(scope),
+                                      headers={"Content-Length": "0"})
+        if reply.status_code == 202:
+            cancelled = await self._cancel_upload(auth.scoped(scope, refresh=False), reply)
+            leftover = "the test upload was not cancelled; the registry purges it later"
+            return Check.passed(None if cancelled else leftover)
+        if reply.status_code in (401, 403):
+            return _refused(auth, reply.status_code, "push to")
+        if reply.status_code == 404:
+            return Check.failed(Reason.NOT_FOUND, "no such repository")
+        if reply.status_code == 405:
+            return Check.failed(Reason.DENIED, "the registry accepts no pushes")
+        return Check.failed(Reason.BAD_RESPONSE, f"the upload request answered HTTP {reply.status_code}")
 
-        return step
-
-    def _push_step(self, repository: str) -> _CheckStep:
-        async def step(auth: authenticating.Authenticator, endpoint: authenticating.Endpoint) -> Check:
-            scope = f"repository:{repository}:pull,push"
-            url = endpoint.url(f"/v2/{repository}/blobs/uploads/")
-            reply = await self._authorized(auth, endpoint, scope, "POST", url, {"Content-Length": "0"})
-            if reply.status == 202:
-                cancelled = await self._cancel_upload(auth, endpoint, scope, reply)
-                leftover = "the test upload was not cancelled; the registry purges it later"
-                return Check.passed(None if cancelled else leftover)
-            if reply.status in (401, 403):
-                return _refused(endpoint, reply.status, "push to")
-            if reply.status == 404:
-                return Check.failed(Reason.NOT_FOUND, "no such repository")
-            if reply.status == 405:
-                return Check.failed(Reason.DENIED, "the registry accepts no pushes")
-            return Check.failed(Reason.BAD_RESPONSE, f"the upload request answered HTTP {reply.status}")
-
-        return step
-
-    async def _cancel_upload(
-        self,
-        auth: authenticating.Authenticator,
-        endpoint: authenticating.Endpoint,
-        scope: str,
-        reply: requesting.Reply,
-    ) -> bool:
+    async def _cancel_upload(self, auth: RegistryAuth, reply: httpx.Response) -> bool:
+        """``DELETE`` on the upload's ``Location``, on the registry's own origin only. Distribution wants a
+        ``delete`` scope for this, which is not asked for: a refusal is expected, and not retried."""
         location = reply.headers.get("location")
         if not location:
             return False
@@ -273,11 +251,21 @@ class RegistryClient:
             target = reply.url.join(location)
         except (httpx.InvalidURL, ValueError):
             return False
-        if requesting.origin(target) != requesting.origin(endpoint.base):
+        if requesting.origin(target) != requesting.origin(auth.base):
             return False  # the token is for the registry alone
-        try:  # distribution wants a ``delete`` scope for this; not asked for, so a refusal is expected
-            grant = await auth.grant(endpoint, scope)
-            done = await self._requester.send("DELETE", target, authorization=grant.authorization)
+        try:
+            done = await requesting.send(self._http, "DELETE", target, auth=auth)
         except requesting.CheckFailed:
             return False
-        return done.status in (200, 202, 204)
+        return done.status_code in (200, 202, 204)
+
+
+def _valid(auth: RegistryAuth, reply: httpx.Response) -> Check:
+    """What ``GET /v2/`` (its challenge answered) says of the credential."""
+    if reply.status_code == 200:
+        return Check.passed() if auth.challenged else Check.passed("the registry needs no credentials")
+    if reply.status_code == 401:
+        return Check.failed(Reason.UNAUTHORIZED, "the registry refused the credential")
+    if reply.status_code == 404 and not auth.challenged:
+        return Check.failed(Reason.BAD_RESPONSE, "no registry API at /v2/")
+    return Check.failed(Reason.BAD_RESPONSE, f"/v2/ answered HTTP {reply.status_code}")

@@ -45,7 +45,8 @@ async def _admit(state: State, user: UserInfo, pipeline: Pipeline, old: Pipeline
     """The admission webhook's checks, with the caller as requester, before anything is written."""
     reviewer = Reviewer(kube=state.kube, access=state.access)
     raise_refusals(await pipeline_refusals(reviewer, requester=user, pipeline=pipeline, old=old),
-                   field=lambda spec: spec.removeprefix("spec.").replace("registry.push.", "push."))
+                   field=lambda spec: spec.removeprefix("spec.").replace("registry.push.", "push.").replace(
+                       "metadata.name", "name"))
 
 
 @router.get("", response_model=list[PipelineOut])
