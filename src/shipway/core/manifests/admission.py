@@ -3,8 +3,9 @@ ValidatingAdmissionPolicy that fences the operator's own writes.
 
 The webhook is served by the API process on its TLS listener (``/admission/v1/validate``) with
 ``failurePolicy: Fail``: if Shipway cannot answer, no Pipeline or Platform is written. On a cluster its
-certificate comes from cert-manager (``cert-manager.io/inject-ca-from`` fills the caBundle); the sandbox
-passes a URL and a caBundle of its own.
+certificate comes from cert-manager (``cert-manager.io/inject-ca-from`` fills the caBundle), or from the
+installer (``cert_manager=False``: a caBundle given, the Secret ``shipway-webhook-tls`` made by hand); the
+sandbox passes a URL and a caBundle of its own.
 """
 
 from __future__ import annotations
@@ -21,20 +22,23 @@ WEBHOOK_CERTIFICATE = "shipway-webhook"
 WEBHOOK_TLS_SECRET = "shipway-webhook-tls"
 ADMISSION = "admissionregistration.k8s.io"
 FENCE = "shipway-operator-fence"
+WEBHOOK_PORT = 8443  # the API's webhook listener, and the port of the Service shipway-api that leads to it
 
 
-def webhook_configuration(*, url: str | None = None, ca_bundle: bytes | None = None) -> dict[str, Any]:
-    """The ValidatingWebhookConfiguration: by ``url`` and ``ca_bundle`` (PEM), or the in-cluster Service."""
+def webhook_configuration(*, url: str | None = None, ca_bundle: bytes | None = None, cert_manager: bool = True
+                          ) -> dict[str, Any]:
+    """The ValidatingWebhookConfiguration: by ``url`` and ``ca_bundle`` (PEM), or the in-cluster Service (its
+    caBundle injected by cert-manager, or ``ca_bundle``)."""
     client: dict[str, Any]
     if url is not None:
         client = {"url": url}
     else:
         client = {"service": {"namespace": SYSTEM_NAMESPACE, "name": "shipway-api", "path": WEBHOOK_PATH,
-                              "port": 443}}
+                              "port": WEBHOOK_PORT}}
     if ca_bundle is not None:
         client["caBundle"] = base64.b64encode(ca_bundle).decode()
     meta: dict[str, Any] = {"name": WEBHOOK_NAME, "labels": {names.PART_OF_LABEL: names.MANAGED_BY}}
-    if url is None:
+    if url is None and cert_manager:
         meta["annotations"] = {"cert-manager.io/inject-ca-from": f"{SYSTEM_NAMESPACE}/{WEBHOOK_CERTIFICATE}"}
     return {
         "apiVersion": f"{ADMISSION}/v1", "kind": "ValidatingWebhookConfiguration", "metadata": meta,
