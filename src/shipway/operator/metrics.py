@@ -129,10 +129,10 @@ class OperatorCollector(Collector):
         queue = op.queue
         out += [
             GaugeMetricFamily("shipway_operator_queue_depth", "Keys waiting for a worker",
-                              value=len(queue._queued)),
-            GaugeMetricFamily("shipway_operator_queue_active", "Keys being reconciled", value=len(queue._active)),
+                              value=queue.depth),
+            GaugeMetricFamily("shipway_operator_queue_active", "Keys being reconciled", value=queue.active),
             GaugeMetricFamily("shipway_operator_queue_delayed", "Keys waiting out a backoff or a requeue delay",
-                              value=len(queue._timers)),
+                              value=queue.delayed),
         ]
         cache = GaugeMetricFamily("shipway_operator_cache_objects", "Objects in the local cache, by kind",
                                   labels=["kind"])

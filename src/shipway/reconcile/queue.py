@@ -39,6 +39,21 @@ class WorkQueue:
         self.processed = 0
         self.failures_total = 0
 
+    @property
+    def depth(self) -> int:
+        """Keys waiting for a worker."""
+        return len(self._queued)
+
+    @property
+    def active(self) -> int:
+        """Keys being reconciled now."""
+        return len(self._active)
+
+    @property
+    def delayed(self) -> int:
+        """Keys waiting out a backoff or a requeue delay."""
+        return len(self._timers)
+
     def add(self, key: str) -> None:
         timer = self._timers.pop(key, None)
         if timer is not None:
