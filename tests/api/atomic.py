@@ -26,11 +26,13 @@ from .helpers import SHIPWAY, SYSTEM_NAMESPACE, Kube, Sandbox
 API_USER = service_account_user(API)
 MANAGED = "app.kubernetes.io/managed-by=shipway-api"
 INTERRUPTED = 0  # the status of an attempt that got no answer: the API died under it
+NOT_SENT = -1  # the status of an attempt whose connection was refused: the API was dead already
 
 
 @dataclasses.dataclass(frozen=True)
 class Attempt:
-    """One PUT of a credential by value, and what came of it (200 acknowledged; 0 interrupted; else refused)."""
+    """One PUT of a credential by value, and what came of it (200 acknowledged; 0 interrupted; -1 never sent;
+    else refused)."""
 
     lane: Lane
     seq: int
@@ -58,6 +60,8 @@ class Lane:
         try:
             response = client.put(f"/api/v1/pipelines/{self.pipeline}/credentials", json={
                 "registry": self.registry, "username": username, "password": password, "usage": ["pull"]})
+        except httpx.ConnectError:
+            return Attempt(self, seq, username, password, NOT_SENT)
         except httpx.TransportError:
             return Attempt(self, seq, username, password, INTERRUPTED)
         sandbox.record_text(f"PUT {response.request.url} -> {response.status_code}", response.text)

@@ -192,6 +192,11 @@ class Sandbox:
     canaries: set[str] = field(default_factory=set)
     stop_seconds: float | None = None
 
+    @property
+    def registry(self) -> str:
+        """The sandbox's real registry (``127.0.0.1:PORT``), whose user is the Platform's default credential."""
+        return (self.state_dir / "registry-url").read_text().strip()
+
     def _record(self, response: httpx.Response) -> None:
         response.read()
         self.responses.append((f"{response.request.method} {response.request.url.path} -> {response.status_code}",

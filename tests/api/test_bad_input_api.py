@@ -250,16 +250,16 @@ def test_a_body_just_under_the_limit_is_read_and_judged_on_its_content(admin: ht
 
 
 @pytest.fixture
-def allow_list(kube: Kube) -> Iterator[list[str]]:
-    allowed = ["ghcr.io", "registry.shipway.test"]
+def allow_list(kube: Kube, sandbox: Sandbox) -> Iterator[list[str]]:
+    allowed = ["ghcr.io", sandbox.registry]
     kube.merge_patch(f"{GROUP_PATH}/platforms/default", {"spec": {"registry": {"allowedRegistries": allowed}}})
     yield allowed
     kube.merge_patch(f"{GROUP_PATH}/platforms/default", {"spec": {"registry": {"allowedRegistries": None}}})
 
 
 @pytest.mark.usefixtures("allow_list")
-def test_the_platform_shows_its_allow_list(admin: httpx.Client) -> None:
-    assert admin.get("/api/v1/platform").json()["allowedRegistries"] == ["ghcr.io", "registry.shipway.test"]
+def test_the_platform_shows_its_allow_list(admin: httpx.Client, sandbox: Sandbox) -> None:
+    assert admin.get("/api/v1/platform").json()["allowedRegistries"] == ["ghcr.io", sandbox.registry]
 
 
 def test_a_credential_for_a_registry_outside_the_allow_list_is_refused_at_every_layer(

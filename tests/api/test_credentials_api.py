@@ -265,7 +265,7 @@ def test_removing_a_platform_credential_deletes_its_managed_secret(admin: httpx.
 
 
 def test_the_effective_view_shows_per_phase_key_layer_source_fingerprint_usage_and_verified(
-        team_a: httpx.Client) -> None:
+        team_a: httpx.Client, sandbox: Sandbox) -> None:
     response = team_a.get("/api/v1/pipelines/shop/effective")
     assert response.status_code == 200, response.text
     view = response.json()
@@ -287,7 +287,7 @@ def test_the_effective_view_shows_per_phase_key_layer_source_fingerprint_usage_a
     assert [o["source"] for o in ghcr["overrides"]] == ["pipeline"]
     assert _entry(_phase(view, "stage"), "ghcr.io")["source"] == "pipeline"
     assert _entry(_phase(view, "stage"), "docker.io")["source"] == "phase"
-    assert _entry(production, "registry.shipway.test")["source"] == "platform"
+    assert _entry(production, sandbox.registry)["source"] == "platform"
     # Builds push to ghcr.io/team-a/shop with the pipeline's push credential.
     assert production["pushRepository"] == "ghcr.io/team-a/shop"
     assert (production["push"]["registry"], production["push"]["source"]) == ("ghcr.io/team-a", "pipeline")

@@ -146,23 +146,25 @@ def test_a_pipeline_that_does_not_exist_is_not_found_for_get_update_and_its_view
                      params={"image": "nginx"}).status_code == 404
 
 
-def test_the_platform_shows_its_system_namespace_credentials_and_push_target(admin: httpx.Client) -> None:
+def test_the_platform_shows_its_system_namespace_credentials_and_push_target(admin: httpx.Client,
+                                                                           sandbox: Sandbox) -> None:
     response = admin.get("/api/v1/platform")
     assert response.status_code == 200
     body = response.json()
     assert body["systemNamespace"] == "shipway-system"
-    assert body["push"] == {"registry": "registry.shipway.test", "repositoryPrefix": "apps"}
+    assert body["push"] == {"registry": sandbox.registry, "repositoryPrefix": "apps"}
     assert body["credentials"] == [{"secretRef": {"namespace": "shipway-system", "name": "default-registry"},
                                     "usage": ["pull", "push"], "managed": False, "registry": None}]
     assert body["allowedRegistries"] is None
     assert body["insecureRegistries"] == []
 
 
-def test_an_admin_sets_and_clears_the_platform_push_target(admin: httpx.Client, kube: Kube) -> None:
-    response = admin.put("/api/v1/platform/push", json={"push": {"registry": "registry.shipway.test",
+def test_an_admin_sets_and_clears_the_platform_push_target(admin: httpx.Client, kube: Kube,
+                                                           sandbox: Sandbox) -> None:
+    response = admin.put("/api/v1/platform/push", json={"push": {"registry": sandbox.registry,
                                                                  "repositoryPrefix": "builds"}})
     assert response.status_code == 200, response.text
-    assert response.json()["push"] == {"registry": "registry.shipway.test", "repositoryPrefix": "builds"}
+    assert response.json()["push"] == {"registry": sandbox.registry, "repositoryPrefix": "builds"}
     assert kube.platform()["spec"]["registry"]["push"]["repositoryPrefix"] == "builds"
 
     cleared = admin.put("/api/v1/platform/push", json={"push": None})
@@ -170,7 +172,7 @@ def test_an_admin_sets_and_clears_the_platform_push_target(admin: httpx.Client, 
     assert cleared.json()["push"] is None
     assert kube.platform()["spec"]["registry"].get("push") is None
 
-    restored = admin.put("/api/v1/platform/push", json={"push": {"registry": "registry.shipway.test",
+    restored = admin.put("/api/v1/platform/push", json={"push": {"registry": sandbox.registry,
                                                                  "repositoryPrefix": "apps"}})
     assert restored.status_code == 200
 

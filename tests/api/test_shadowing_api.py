@@ -10,6 +10,8 @@ from .helpers import SYSTEM_NAMESPACE, Kube, Sandbox, error_of, secret_manifest
 
 def test_registry_set_over_a_reference_serving_the_key_is_a_conflict_naming_it_and_writes_nothing(
         sandbox: Sandbox, team_a: httpx.Client, kube: Kube) -> None:
+    created = team_a.post("/api/v1/pipelines", json={"name": "shop", "phases": [{"name": "stage"}]})
+    assert created.status_code == 201, created.text
     kube.create_secret(secret_manifest("team-a", "shadow-src", registry="quay.io/team-a", username="ref",
                                        password=sandbox.canary("shadowref"), consent="shop"))
     added = team_a.post("/api/v1/pipelines/shop/credentials/references",

@@ -504,7 +504,7 @@ def test_a_team_secret_labelled_as_the_operators_output_for_blog_changes_nothing
 def test_a_registry_outside_the_platforms_allowed_registries_is_refused_through_kubectl_and_the_api(
         world: World, shop_before: dict[str, Any]) -> None:
     original = world.kube.platform()["spec"]
-    allowed = ["ghcr.io", BLOG_VALUE_REGISTRY, "registry.shipway.test"]  # everything in use but quay.io
+    allowed = ["ghcr.io", BLOG_VALUE_REGISTRY, world.sandbox.registry]  # everything in use but quay.io
     world.kube.merge_patch("/apis/shipway.dev/v1alpha1/platforms/default",
                            {"spec": {"registry": {"allowedRegistries": allowed}}})
     try:

@@ -69,9 +69,9 @@ class MemoryCluster:
         return {**obj, "status": {"allowed": self.authorize(str(spec.get("user")), spec.get("resourceAttributes")
                                                             or {})}}
 
-    async def list(self, kind: Kind, *, namespace: str | None = None, labels: str | None = None
+    async def list(self, kind: Kind, *, namespace: str | None = None, labels: Mapping[str, str] | None = None
                    ) -> list[dict[str, Any]]:
-        wanted = dict(term.split("=", 1) for term in labels.split(",")) if labels else {}
+        wanted = dict(labels or {})
         return [copy.deepcopy(body) for (plural, ns, _), body in sorted(self.objects.items())
                 if plural == kind.plural and (namespace is None or ns == namespace)
                 and all((body["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())]

@@ -8,6 +8,7 @@ nothing. Values are write-only.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from shipway.adapters.kube import resources as kinds
@@ -93,7 +94,7 @@ async def set_credential(state: AppState, user: UserInfo, address: LayerAddress,
     stem = managed_secret_name(layer=address.layer, registry=entry.registry.text, pipeline=address.pipeline,
                                phase=address.phase)
     new_fingerprint = entry_fingerprint(entry)
-    ref = SecretRef(namespace=namespace, name=managed_version(stem, fingerprint=new_fingerprint, usage=body.usage))
+    ref = SecretRef(namespace=namespace, name=managed_version(stem, nonce=secrets.token_hex(4)))
     credential = CredentialRef(secret_ref=ref, usage=body.usage)
     editor = LayerEditor(state, address, user=user)
     await editor.check_room(lambda current: of_stem(current, stem, namespace=namespace))

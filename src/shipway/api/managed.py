@@ -79,7 +79,7 @@ async def repair(kube: KubeApi, *, system_namespace: str, grace: float = REPAIR_
                  now: datetime.datetime | None = None) -> int:
     """Delete managed Secrets that no owner references (left by a crash between two writes). Returns how many."""
     now = now or datetime.datetime.now(datetime.UTC)
-    selector = f"{names.MANAGED_BY_LABEL}={API_MANAGER}"
+    selector = {names.MANAGED_BY_LABEL: API_MANAGER}
     deleted = 0
     references: dict[str, set[SecretRef] | None] = {}
     for secret in await kube.list(kinds.SECRET, namespace=system_namespace, labels=selector):

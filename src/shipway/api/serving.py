@@ -190,6 +190,8 @@ class ApiServer:
                                  grace=settings.repair_grace_seconds)
         except ShipwayError as error:
             log.warning("repair of managed Secrets skipped: %s", type(error).__name__)
+        except Exception:  # a bug: said loudly, never fatal to the API
+            log.exception("repair of managed Secrets failed")
 
     async def _reload_certificates(self) -> None:
         while True:

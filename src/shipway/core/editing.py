@@ -43,11 +43,11 @@ def managed_secret_name(*, layer: Layer, registry: str, pipeline: str | None, ph
     return "-".join(parts)[:240]
 
 
-def managed_version(stem: str, *, fingerprint: str, usage: list[Usage]) -> str:
-    """The name of one version of a managed Secret: a new value (or usage) is a new Secret, so the layer's
-    reference is switched in one write (the commit point) and the old version removed after it."""
-    digest = hashlib.sha256(f"{fingerprint}\0{','.join(u.value for u in usage)}".encode()).hexdigest()[:8]
-    return f"{stem}-{digest}"
+def managed_version(stem: str, *, nonce: str) -> str:
+    """The name of one version of a managed Secret: every write is a new Secret of its own (``nonce``: random,
+    per request), so the layer's reference is switched in one write (the commit point), the old version
+    removed after it, and a request only ever deletes what it alone created."""
+    return f"{stem}-{nonce}"
 
 
 def of_stem(ref: SecretRef, stem: str, *, namespace: str) -> bool:

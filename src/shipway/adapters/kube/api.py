@@ -20,5 +20,5 @@ class KubeApi(Protocol):
 
     async def get(self, kind: Kind, name: str, *, namespace: str | None = None) -> dict[str, Any]: ...
 
-    async def list(self, kind: Kind, *, namespace: str | None = None, labels: str | None = None
+    async def list(self, kind: Kind, *, namespace: str | None = None, labels: Mapping[str, str] | None = None
                    ) -> list[dict[str, Any]]: ...

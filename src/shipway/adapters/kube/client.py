@@ -128,13 +128,13 @@ class KubeClient:
             raise _map_error(error, what=self._what(kind, name, namespace)) from None
         return dict(found)
 
-    async def list(self, kind: Kind, *, namespace: str | None = None, labels: str | None = None
+    async def list(self, kind: Kind, *, namespace: str | None = None, labels: Mapping[str, str] | None = None
                    ) -> list[dict[str, Any]]:
         self.requests["list", kind.kind] += 1
         try:
             return [dict(item) async for item in self._client.list(
                 self._cls(kind), namespace=namespace if kind.namespaced else None,
-                labels=labels)]  # type: ignore[arg-type]
+                labels=dict(labels) if labels else None)]
         except ApiError as error:
             raise _map_error(error, what=f"list {kind.plural}") from None
 

@@ -14,6 +14,12 @@ Gaps of plain kmock that this package closes, and where:
   with every cause) on create, update, patch, apply and ``/status`` writes ......... ``schemas``, ``cluster``
 * owner garbage collection, namespace and CRD cleanup, finalizers, default ServiceAccounts ... ``collecting``
 * request accounting (in-process and ``/_emulator/requests``) ............... ``accounting``
+* failure injection: watches paused and resumed (with an etcd-like compaction: 410 Gone), the next N
+  matching requests refused with a kube-apiserver ``Status`` (``/_emulator/watches``, ``/_emulator/faults``)
+  .......................................................................... ``faults``, ``side``
+* Events stored once and served as ``v1`` and ``events.k8s.io/v1`` (converted both ways, field selectors
+  of each version, each version's validation, kube-apiserver's Table) ... ``event_versions``,
+  ``event_rules``, ``event_table``
 * a standalone server without kmock's process-wide DNS patch ................ ``serving``, ``__main__``
 * a seam for authentication and authorization hooks ......................... ``access``
 * users.yaml (static bearer tokens): authentication, optional enforcement ...... ``users``

@@ -11,6 +11,10 @@ credentials only over TLS; ``--no-tls`` to opt out) with a CA made for the run, 
 that CA and the admin's token.
 A missing file is created first with the sandbox's users (admin, team-a, team-b) and fresh tokens, mode 0600;
 their names, never their tokens, are reported on stderr.
+
+``--change-retention N`` keeps N changes for watches to resume from (older resourceVersions get 410 Gone) and
+``--bookmark-interval S`` sends a BOOKMARK every S seconds on watches that allow them. Failures are injected
+over the side endpoints under ``/_emulator/`` (see :mod:`shipway.sandbox.emulator.side`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,20 @@ from shipway.sandbox.emulator.serving import EmulatorServer
 from shipway.sandbox.emulator.users import Users
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
+    return value
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m shipway.sandbox.emulator",
                                      description="Run the Kubernetes API emulator on 127.0.0.1.")
@@ -38,6 +56,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="authenticate and authorize requests with this users.yaml (created when missing)")
     parser.add_argument("--no-tls", action="store_true",
                         help="serve plain HTTP even with --users (kubectl then sends no token: it is anonymous)")
+    parser.add_argument("--change-retention", type=_non_negative_int, default=50_000, metavar="N",
+                        help="changes kept for watches to resume from; a watch from an older resourceVersion "
+                             "gets 410 Gone (default: 50000)")
+    parser.add_argument("--bookmark-interval", type=_positive_float, default=60.0, metavar="S",
+                        help="seconds between BOOKMARK events on watches that allow them (default: 60)")
     return parser.parse_args(argv)
 
 
@@ -51,7 +74,8 @@ async def serve(args: argparse.Namespace) -> None:
         known, created = users.ensure(args.users)
         names = ", ".join(user.name for user in known)
         print(f"{'created' if created else 'using'} users {names} in {args.users}", file=sys.stderr, flush=True)
-    emulator = ClusterEmulator(service_account_delay=args.service_account_delay, users=known)
+    emulator = ClusterEmulator(service_account_delay=args.service_account_delay, users=known,
+                               change_retention=args.change_retention, bookmark_interval=args.bookmark_interval)
     async with EmulatorServer(emulator, port=args.port, tls=False if args.no_tls else None) as server:
         if args.kubeconfig is not None:
             server.write_kubeconfig(args.kubeconfig)

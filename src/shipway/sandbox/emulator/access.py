@@ -108,3 +108,15 @@ def forbidden_message(user: UserInfo, attributes: RequestAttributes) -> str:
     if attributes.namespace:
         return f'{head} in the namespace "{attributes.namespace}"'
     return f"{head} at the cluster scope"
+
+
+def selected_name(verb: str | None, field_selector: str | None) -> str | None:
+    """The object a list or watch is narrowed to by ``fieldSelector=metadata.name=NAME``: kube-apiserver's
+    RequestInfo takes it as the request's name, so RBAC ``resourceNames`` allow ``kubectl get -w NAME`` and
+    ``kubectl wait`` (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go)."""
+    if verb not in ("list", "watch") or not field_selector:
+        return None
+    terms = [t.strip() for t in field_selector.split(",") if t.strip()]
+    names = [t.split("=", 1)[1].strip() for t in terms
+             if t.replace("==", "=").startswith("metadata.name=") and "!=" not in t]
+    return names[0].lstrip("=") if len(names) == 1 else None

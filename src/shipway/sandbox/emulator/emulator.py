@@ -33,7 +33,9 @@ from shipway.sandbox.emulator import (
     users,
 )
 from shipway.sandbox.emulator.cluster import Cluster
+from shipway.sandbox.emulator.faults import Faults, WatchGate
 from shipway.sandbox.emulator.resources import Catalogue, ResourceSpec
+from shipway.sandbox.emulator.side import SideEndpoints
 from shipway.sandbox.emulator.store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -77,10 +79,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     kmock_request_memory: int = 1000  # kmock's own raw request log is trimmed to this many entries
 
     ledger: accounting.RequestLedger = attrs.field(factory=accounting.RequestLedger, init=False)
+    faults: Faults = attrs.field(factory=Faults, init=False)  # injected failures: see :mod:`faults`
+    watch_gate: WatchGate = attrs.field(factory=WatchGate, init=False)
     catalogue: Catalogue = attrs.field(factory=lambda: Catalogue(resources.BUILTIN_RESOURCES), init=False)
     cluster: Cluster = attrs.field(init=False)
     rbac: rbac.RbacAuthorizer = attrs.field(init=False)
     webhooks: admission.ValidatingWebhooks = attrs.field(init=False)
+    side: SideEndpoints = attrs.field(init=False)
     _pending: set[asyncio.TimerHandle] = attrs.field(factory=set, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -101,6 +106,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if self.rbac_defaults if self.rbac_defaults is not None else self.users is not None:
             for spec, body in rbac.bootstrap_policy():
                 self.cluster.create(spec, None, body)
+        self.side = SideEndpoints(ledger=self.ledger, faults=self.faults, gate=self.watch_gate,
+                                  changes=store.changes, authenticator=self.authenticator,
+                                  authorizer=self.authorizer)
 
     @property
     def kubeconfig_token(self) -> str:
@@ -112,8 +120,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.catalogue.register(spec)
 
     def close_watches(self) -> None:
-        """End every open watch stream, as an API server does when it shuts down."""
+        """End every open watch stream (and answer held ones 503), as an API server does when it shuts down."""
         self.cluster.store.changes.close()
+        self.watch_gate.refuse_held()
         for handle in self._pending:
             handle.cancel()
         self._pending.clear()
@@ -154,7 +163,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         raw: aiohttp.web.BaseRequest = request._raw_request
         url_path: str = raw.path
         if url_path.startswith(accounting.SIDE_PREFIX):
-            return await self._serve_side(raw)
+            return await self.side.serve(raw)
         route = paths.parse(url_path)
         query = {k: v for k, v in raw.query.items()}
         verb = paths.verb_of(raw.method, route, query) if isinstance(route, paths.ApiPath) else None
@@ -209,12 +218,20 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             namespace = route.name  # as the API server's RequestInfo: a Namespace is in itself
         caller = await access.admit(raw.headers, access.RequestAttributes(
             verb=verb, group=route.group, version=route.version, resource=route.plural,
-            subresource=route.subresource, namespace=namespace, name=route.name,
+            subresource=route.subresource, namespace=namespace,
+            name=route.name or access.selected_name(verb, query.get("fieldSelector")),
         ), authenticator=self.authenticator, authorizer=self.authorizer)  # before routing, as the API server does
         spec = handling.resolve(self.cluster, route)
+        fault = self.faults.take(verb=verb, group=route.group, plural=route.plural, subresource=route.subresource,
+                                 namespace=namespace, name=route.name, user=caller.username if caller else None)
+        if fault is not None:
+            raise fault
         if reviews.is_review(spec):
             return await self._serve_review(spec, route, verb, body, caller)
         if verb == "watch":
+            await self.watch_gate.admit()  # held while watches are paused (see :mod:`faults`)
+            if raw.transport is None or raw.transport.is_closing():  # its client gave up meanwhile
+                return aiohttp.web.Response(status=499)
             record(200)  # counted when the stream starts, not when it ends
         return await handling.serve(raw, cluster=self.cluster, path=route, verb=verb, spec=spec, query=query,
                                     body=body, bookmark_interval=self.bookmark_interval, webhooks=self.webhooks,
@@ -243,14 +260,6 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 raise errors.NotFound("the server could not find the requested resource") from exc
             raise
         return response
-
-    async def _serve_side(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
-        if raw.path.rstrip("/") == "/_emulator/requests" and raw.method == "GET":
-            return handling.json_response(self.ledger.as_json())
-        if raw.path.rstrip("/") == "/_emulator/requests/reset" and raw.method == "POST":
-            self.ledger.reset()
-            return handling.json_response({"total": 0})
-        return handling.json_response(errors.NotFound("no such emulator endpoint").status(), status=404)
 
 
 def _kmock_coordinates(raw: aiohttp.web.BaseRequest) -> dict[str, Any]:

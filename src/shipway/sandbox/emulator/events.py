@@ -3,6 +3,8 @@
 Each write gets the next value of one global resourceVersion counter, as etcd's revision does.
 The log keeps the most recent events so a watch can resume from a resourceVersion it has seen;
 a watch from a resourceVersion older than what is kept gets 410 Gone, as from a compacted etcd.
+:meth:`ChangeLog.compact` drops every kept change at once (as an etcd compaction at the current revision):
+only a watch from the current resourceVersion (or none) can start after it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class Subscription:
 class ChangeLog:
     def __init__(self, *, retention: int = 50_000) -> None:
         self._revision = 0
-        self._log: collections.deque[Change] = collections.deque(maxlen=retention)
+        self._compacted = 0  # the newest revision whose change is no longer kept
+        self._log: collections.deque[Change] = collections.deque(maxlen=max(0, retention))
         self._subscribers: dict[GroupResource, set[Subscription]] = collections.defaultdict(set)
 
     @property
@@ -51,7 +54,16 @@ class ChangeLog:
         self._revision += 1
         return self._revision
 
+    @property
+    def compacted(self) -> int:
+        """Watches from a resourceVersion older than this get 410 Gone."""
+        return self._compacted
+
     def commit(self, change: Change) -> None:
+        if self._log.maxlen == 0:
+            self._compacted = change.revision
+        elif len(self._log) == self._log.maxlen:
+            self._compacted = self._log[0].revision
         self._log.append(change)
         for subscription in self._subscribers.get(change.resource, ()):
             subscription.queue.put_nowait(change)
@@ -60,9 +72,8 @@ class ChangeLog:
         """Changes after ``since`` that are still kept, and a subscription for the later ones."""
         replay: list[Change] = []
         if since is not None:
-            oldest = self._log[0].revision if self._log else self._revision + 1
-            if since < oldest - 1 and len(self._log) == self._log.maxlen:
-                raise errors.Gone(f"too old resource version: {since} ({oldest - 1})")
+            if since < self._compacted:
+                raise errors.Gone(f"too old resource version: {since} ({self._compacted})")
             replay = [c for c in self._log if c.revision > since and c.resource == resource]
         subscription = Subscription(resource)
         self._subscribers[resource].add(subscription)
@@ -70,6 +81,17 @@ class ChangeLog:
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers[subscription.resource].discard(subscription)
+
+    @property
+    def watchers(self) -> int:
+        """How many watch streams are open."""
+        return sum(len(subscriptions) for subscriptions in self._subscribers.values())
+
+    def compact(self) -> int:
+        """Forget every kept change (an etcd compaction at the current revision); the compacted revision."""
+        self._log.clear()
+        self._compacted = self._revision
+        return self._compacted
 
     def close(self) -> None:
         """End every live watch (used at server shutdown)."""

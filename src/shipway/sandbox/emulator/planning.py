@@ -16,7 +16,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from shipway.sandbox.emulator import errors, objects, patches, policies, resources, schemas, stamping, webhooks
+from shipway.sandbox.emulator import (
+    errors,
+    event_rules,
+    event_versions,
+    objects,
+    patches,
+    policies,
+    resources,
+    schemas,
+    stamping,
+    webhooks,
+)
 from shipway.sandbox.emulator.resources import ResourceSpec
 from shipway.sandbox.emulator.store import ObjectStore
 
@@ -180,12 +191,15 @@ def decoded(spec: ResourceSpec, incoming: objects.Body) -> objects.Body:
 def validate(spec: ResourceSpec, body: objects.Body, *, old: objects.Body | None) -> None:
     """422 Invalid, every cause listed: a custom object against its CRD's schema (ratcheting on updates), a
     webhook configuration, an admission policy or binding against the rules of admissionregistration/v1
-    (a policy's CEL compiled)."""
+    (a policy's CEL compiled), an Event against the rules of its version (:mod:`event_rules`)."""
     if webhooks.is_configuration(spec):
         webhooks.validate_configuration(spec, body, old=old)
         return
     if policies.is_policy(spec) or policies.is_binding(spec):
         policies.validate(spec, body)
+        return
+    if event_versions.is_event(spec.group, spec.plural):
+        event_rules.validate(spec, body, old=old)
         return
     if spec.schema is None:
         return

@@ -6,23 +6,17 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 
-from shipway.sandbox.emulator import errors, objects
+from shipway.sandbox.emulator import errors, event_versions, objects
 
 _SET_RE = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(notin|in)\s*\(([^)]*)\))?\s*$")
 _CMP_RE = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|!=|=)\s*([A-Za-z0-9_./-]*)\s*$")
 
-# Field labels every resource supports, plus a few per-resource extras the real server supports.
+# Field labels every resource supports, plus a few per-resource extras the real server supports; Events
+# (both versions) have their own, with values computed as the server does (see :mod:`event_versions`).
 _COMMON_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
 _EXTRA_FIELDS: Mapping[tuple[str, str], frozenset[str]] = {
     ("", "secrets"): frozenset({"type"}),
-    ("", "events"): frozenset({
-        "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
-        "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
-        "reason", "reportingComponent", "source", "type",
-    }),
-    ("events.k8s.io", "events"): frozenset({
-        "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason", "type",
-    }),
+    **{resource: frozenset(labels) for resource, labels in event_versions.FIELD_LABELS.items()},
 }
 
 
@@ -107,7 +101,10 @@ def parse_fields(text: str | None, *, group: str, plural: str) -> list[tuple[str
     return result
 
 
-def _field_value(body: objects.Body, path: str) -> str:
+def _field_value(body: objects.Body, path: str, *, group: str = "", plural: str = "") -> str:
+    special = event_versions.FIELD_LABELS.get((group, plural), {}).get(path)
+    if special is not None:
+        return special(body)
     node: object = body
     for part in path.split("."):
         node = node.get(part) if isinstance(node, dict) else None
@@ -124,6 +121,7 @@ def compile_selector(*, label_selector: str | None, field_selector: str | None,
         labels = objects.labels_of(body)
         if not all(req.matches(labels) for req in label_reqs):
             return False
-        return all((_field_value(body, path) == value) == equal for path, equal, value in field_reqs)
+        return all((_field_value(body, path, group=group, plural=plural) == value) == equal
+                   for path, equal, value in field_reqs)
 
     return matches

@@ -17,7 +17,7 @@ import base64
 import secrets
 import uuid
 
-from shipway.sandbox.emulator import errors, objects, resources
+from shipway.sandbox.emulator import errors, naming, objects, resources
 from shipway.sandbox.emulator.resources import ResourceSpec
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -39,6 +39,7 @@ def prepare_new(spec: ResourceSpec, incoming: objects.Body, *, namespace: str | 
             raise errors.Invalid(f"{spec.kind}.{spec.group or 'core'} is invalid: metadata.name: Required value:"
                                  " name or generateName is required")
         meta["name"] = _generated_name(str(meta["generateName"]))
+    naming.check_name(spec, str(meta["name"]))
     if spec.namespaced:
         if namespace and meta.get("namespace") and meta["namespace"] != namespace:
             raise errors.BadRequest("the namespace of the provided object does not match the namespace sent"

@@ -2,6 +2,8 @@
 
 Objects are kept under their storage version, so a custom object written through one served
 version of a CRD is visible through all of them (without conversion, as ``conversion: None`` does).
+Events are kept once, in their core form, for both API groups that serve them, and converted on every read
+and write through ``events.k8s.io`` (see :mod:`event_versions`).
 Every write is synchronous (no awaits), so each one is atomic on the event loop.
 
 Besides the per-group-resource index (which keeps deleted objects, for their history), the store keeps
@@ -21,10 +23,21 @@ from collections.abc import Iterable, Iterator
 
 import kmock
 
-from shipway.sandbox.emulator import events, objects
+from shipway.sandbox.emulator import event_versions, events, objects
 from shipway.sandbox.emulator.resources import ResourceSpec
 
 ObjectKey = tuple[str | None, str]  # (namespace, name)
+
+
+def served_as(spec: ResourceSpec, body: objects.Body) -> objects.Body:
+    """A stored object as ``spec``'s version serves it (stored objects are returned as they are, but Events)."""
+    if event_versions.is_event(spec.group, spec.plural):
+        return event_versions.served(body, spec.group_version)
+    return body
+
+
+def _stored_form(spec: ResourceSpec, body: objects.Body) -> objects.Body:
+    return event_versions.stored(body) if event_versions.is_event(spec.group, spec.plural) else body
 
 
 class ObjectStore:
@@ -43,11 +56,12 @@ class ObjectStore:
 
     @staticmethod
     def group_resource(spec: ResourceSpec) -> events.GroupResource:
-        return (spec.group, spec.plural)
+        """Where objects of ``spec`` are stored (their group-resource, or the one whose storage they share)."""
+        return event_versions.storage_resource(spec.group, spec.plural)
 
     def get(self, spec: ResourceSpec, namespace: str | None, name: str) -> objects.Body | None:
         obj = self._index[self.group_resource(spec)].get((namespace, name))
-        return None if obj is None or obj.deleted else obj.raw
+        return None if obj is None or obj.deleted else served_as(spec, obj.raw)
 
     def get_located(self, resource: events.GroupResource, key: ObjectKey) -> objects.Body | None:
         obj = self._live.get(resource, {}).get(key[0], {}).get(key[1])
@@ -59,11 +73,11 @@ class ObjectStore:
         if namespace is not None:
             bucket = by_namespace.get(namespace, {})
             for name in sorted(bucket):
-                yield bucket[name].raw
+                yield served_as(spec, bucket[name].raw)
             return
         everything = [((ns or "", name), obj) for ns, bucket in by_namespace.items() for name, obj in bucket.items()]
         for _key, obj in sorted(everything, key=lambda item: item[0]):
-            yield obj.raw
+            yield served_as(spec, obj.raw)
 
     def in_namespace(self, namespace: str) -> list[tuple[events.GroupResource, objects.Body]]:
         """Every live object in a namespace, whatever its resource (resources in the store's order)."""
@@ -116,11 +130,14 @@ class ObjectStore:
         ]
 
     def write(self, spec: ResourceSpec, body: objects.Body, *, old: objects.Body | None) -> objects.Body:
-        """Store a new version (already stamped with its resourceVersion) and publish the change."""
+        """Store a new version (already stamped with its resourceVersion) and publish the change; the stored
+        object is returned as ``spec`` serves it."""
+        body, old = _stored_form(spec, body), None if old is None else _stored_form(spec, old)
         meta = objects.meta_of(body)
         namespace, name = meta.get("namespace"), str(meta["name"])
         resource = self.group_resource(spec)
-        key = kmock.resource(spec.group, spec.version, spec.plural)
+        version = spec.version if resource == (spec.group, spec.plural) else str(body.get("apiVersion"))
+        key = kmock.resource(resource[0], version, resource[1])
         obj = self._index[resource].get((namespace, name))
         if obj is None:
             self._array[key, namespace, name] = body
@@ -138,7 +155,7 @@ class ObjectStore:
             revision=int(meta["resourceVersion"]), type="ADDED" if old is None else "MODIFIED",
             resource=resource, namespace=namespace, old=old, new=body,
         ))
-        return body
+        return served_as(spec, body)
 
     def remove(self, spec: ResourceSpec, body: objects.Body) -> objects.Body:
         """Delete for good; the DELETED event carries the last state with a fresh resourceVersion."""
@@ -161,7 +178,7 @@ class ObjectStore:
             revision=int(objects.meta_of(final)["resourceVersion"]), type="DELETED",
             resource=resource, namespace=namespace, old=obj.last.raw, new=final,
         ))
-        return final
+        return served_as(spec, final)
 
     def _forget_live(self, resource: events.GroupResource, namespace: str | None, name: str) -> None:
         by_namespace = self._live.get(resource, {})

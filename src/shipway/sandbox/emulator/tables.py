@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from shipway.sandbox.emulator import objects
+from shipway.sandbox.emulator import event_table, event_versions, objects
 from shipway.sandbox.emulator.resources import ResourceSpec
 
 _COLUMNS = [
@@ -20,7 +20,12 @@ def wants_table(accept: str | None) -> bool:
 def _age(timestamp: str | None) -> str:
     if not timestamp:
         return "<unknown>"
-    created = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    try:  # second precision (Time) or microseconds (MicroTime)
+        created = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return "<unknown>"
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=datetime.UTC)
     seconds = int((datetime.datetime.now(tz=datetime.UTC) - created).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
@@ -32,7 +37,9 @@ _STATUS_COLUMN = {"name": "Status", "type": "string", "format": "", "description
 
 
 def _columns(spec: ResourceSpec) -> list[dict[str, object]]:
-    """Name and Age for every kind; Namespaces also show their phase, as kubectl prints them."""
+    """Name and Age for every kind; Namespaces also show their phase, Events kube-apiserver's own columns."""
+    if event_versions.is_event(spec.group, spec.plural):
+        return list(event_table.COLUMNS)
     return [_COLUMNS[0], _STATUS_COLUMN, _COLUMNS[1]] if spec.kind == "Namespace" else list(_COLUMNS)
 
 
@@ -43,6 +50,8 @@ def _row(spec: ResourceSpec, body: objects.Body) -> objects.Body:
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {k: v for k, v in meta.items() if k != "managedFields"},
     }
+    if event_versions.is_event(spec.group, spec.plural):
+        return {"cells": event_table.cells(body, _age), "object": partial}
     cells = [meta.get("name"), _age(meta.get("creationTimestamp"))]
     if spec.kind == "Namespace":
         cells.insert(1, (body.get("status") or {}).get("phase", ""))

@@ -21,6 +21,7 @@ from shipway.sandbox.emulator import errors, events, objects, paths
 from shipway.sandbox.emulator.cluster import Cluster
 from shipway.sandbox.emulator.resources import ResourceSpec
 from shipway.sandbox.emulator.selectors import Selector
+from shipway.sandbox.emulator.store import served_as
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -56,8 +57,10 @@ class WatchRequest:
         return self.selector(body)
 
     def event_of(self, change: events.Change) -> objects.Body | None:
-        """The event this watcher sees for a change, if any."""
-        was, now = self.matches(change.old), self.matches(change.new)
+        """The event this watcher sees for a change, if any (its objects as this watch's version serves them)."""
+        old = None if change.old is None else served_as(self.spec, change.old)
+        new = served_as(self.spec, change.new)
+        was, now = self.matches(old), self.matches(new)
         if change.type == "DELETED":
             kind = "DELETED" if now or was else None
         elif was and now:
@@ -68,7 +71,7 @@ class WatchRequest:
             kind = "DELETED"
         else:
             kind = None
-        return None if kind is None else {"type": kind, "object": self.versioned(change.new)}
+        return None if kind is None else {"type": kind, "object": self.versioned(new)}
 
     def versioned(self, body: objects.Body) -> objects.Body:
         if body.get("apiVersion") == self.spec.group_version:
