@@ -177,7 +177,7 @@ def assemble(args: argparse.Namespace, runs: dict[str, dict[str, Any]], floor: d
         "memory_kb_per_namespace": kb_per_namespace,
         # the earlier figures
         "writes_ratio": main["writes"]["ratio"],
-        "writes_ratio_without_events": main["writes"]["ratio_without_events"],
+        "writes_ratio_with_events": main["writes"]["ratio_with_events"],
         "event_writes": main["writes"]["events"],
         "reads_after_sync": main["reads_after_sync"],
         "idle_requests": main.get("idle_requests"),
@@ -188,7 +188,7 @@ def assemble(args: argparse.Namespace, runs: dict[str, dict[str, Any]], floor: d
         "rotation_seconds_without_unrelated": plain["rotation_seconds"],
         "rotation_status_seconds": main["rotation_status_seconds"],
         "rotation_writes_ratio": main["rotation_writes"]["ratio"],
-        "rotation_writes_ratio_without_events": main["rotation_writes"]["ratio_without_events"],
+        "rotation_writes_ratio_with_events": main["rotation_writes"]["ratio_with_events"],
         "writes": main["writes"],
         "rotation_writes": main["rotation_writes"],
         "durations": {"total_seconds": round(seconds, 1),

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,10 @@ from tests.support.cluster import OutputReader
 from tests.support.registries import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed on request (SHIPWAY_SCREENSHOTS=1): a normal run writes them to a
+# scratch directory, so running the tests leaves the checkout as it was.
+SCREENSHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("SHIPWAY_SCREENSHOTS") == "1"
+               else Path(tempfile.gettempdir()) / "shipway-console-screenshots")
 CHROMIUM = "/usr/bin/chromium"
 # The flags test-substrate.md names for Debian's chromium run as root, headless, with nothing phoning home.
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -17,6 +17,7 @@ Every object carries the labels that let the operator watch it and an ownerRefer
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -154,10 +155,22 @@ def phase_objects(resolution: PhaseResolution, *, owner: Owner, reclaim: Reclaim
     )
 
 
+DATA_DIGEST = "shipway.dev/dataDigest"  # in the operator's cache, Shipway's own Secrets keep a digest of data
+
+
+def data_digest(data: Any) -> str:
+    """A digest of a Secret's ``data``, as the cache keeps it for the Secrets Shipway writes."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def differs(desired: K8sObject, actual: K8sObject) -> bool:
     """Does ``actual`` lack something ``desired`` says? (Fields the server adds are ignored.)"""
     for key, value in desired.items():
         if key in ("apiVersion", "kind"):
+            continue
+        if key == "data" and "data" not in actual and DATA_DIGEST in actual:
+            if actual[DATA_DIGEST] != data_digest(value):
+                return True
             continue
         if key == "metadata":
             have = actual.get("metadata") or {}

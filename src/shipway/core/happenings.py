@@ -36,17 +36,23 @@ def status_happenings(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> 
     old = old or {}
     out: list[Happening] = []
     before, after = _phases(old), _phases(new)
+    delivered, rotated = [], []
     for name, phase in after.items():
         was = before.get(name, {})
         secret, fingerprint = phase.get("pullSecret"), phase.get("fingerprint")
         if not fingerprint or not phase.get("ready"):
             continue
         if was.get("ready") and was.get("fingerprint") and was.get("fingerprint") != fingerprint:
-            out.append(Happening("Rotated", f"{name}: pull credentials in {phase.get('namespace')}/{secret} "
-                                            f"changed {was.get('fingerprint')} -> {fingerprint}", "Rotate"))
+            rotated.append(f"{name}: pull credentials in {phase.get('namespace')}/{secret} changed "
+                           f"{was.get('fingerprint')} -> {fingerprint}")
         elif not was.get("ready") or was.get("fingerprint") != fingerprint:
-            out.append(Happening("Delivered", f"{name}: pull credentials delivered to {phase.get('namespace')}/"
-                                              f"{secret} ({fingerprint})", "Deliver"))
+            delivered.append(f"{name}: pull credentials delivered to {phase.get('namespace')}/{secret} "
+                             f"({fingerprint})")
+    # One Event per kind of change, however many phases it touched: churn stays bounded.
+    if delivered:
+        out.append(Happening("Delivered", "; ".join(delivered), "Deliver"))
+    if rotated:
+        out.append(Happening("Rotated", "; ".join(rotated), "Rotate"))
     for name in sorted(set(before) - set(after)):
         out.append(Happening("PhaseReleased", f"{name}: no longer delivered to {before[name].get('namespace')}; "
                                               f"reclaimed per policy {new.get('reclaimPolicy', 'Retain')}", "Reclaim"))

@@ -18,32 +18,59 @@ _MIN_REMEMBERED = 8  # shorter values would mask innocent text (field names, hos
 
 
 class _KnownSecrets:
-    """The values wrapped in Secrets in this process, for the log filter. Bounded, thread-safe."""
+    """The values wrapped in Secrets in this process, for the log filter. Bounded, thread-safe.
+
+    Values are indexed by their first ``_MIN_REMEMBERED`` characters, so masking a line costs one dictionary
+    look-up per character of the line, however many values are known (a regex alternation of every value
+    grew with them, and was rebuilt after each new one)."""
 
     def __init__(self, *, limit: int = 100_000) -> None:
         self._values: dict[str, None] = {}
+        self._by_prefix: dict[str, list[str]] = {}  # each list longest first
         self._limit = limit
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
 
     def add(self, value: str) -> None:
         if len(value) < _MIN_REMEMBERED or value in self._values:
             return
         with self._lock:
             self._values[value] = None
+            self._index(value)
             while len(self._values) > self._limit:
-                self._values.pop(next(iter(self._values)))
-            self._pattern = None
+                self._unindex(next(iter(self._values)))
+
+    def _index(self, value: str) -> None:
+        bucket = self._by_prefix.setdefault(value[:_MIN_REMEMBERED], [])
+        bucket.append(value)
+        bucket.sort(key=len, reverse=True)
+
+    def _unindex(self, value: str) -> None:
+        self._values.pop(value, None)
+        prefix = value[:_MIN_REMEMBERED]
+        bucket = [v for v in self._by_prefix.get(prefix, []) if v != value]
+        if bucket:
+            self._by_prefix[prefix] = bucket
+        else:
+            self._by_prefix.pop(prefix, None)
 
     def redact(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is None:
-            with self._lock:
-                if not self._values:
-                    return text
-                ordered = sorted(self._values, key=len, reverse=True)
-                pattern = self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-        return pattern.sub(MASK, text)
+        """``text`` with every known value masked: leftmost first, the longest value at each place."""
+        index = self._by_prefix
+        if not index or len(text) < _MIN_REMEMBERED:
+            return text
+        out: list[str] = []
+        start = position = 0
+        end = len(text) - _MIN_REMEMBERED
+        while position <= end:
+            bucket = index.get(text[position:position + _MIN_REMEMBERED])
+            found = next((v for v in bucket if text.startswith(v, position)), None) if bucket else None
+            if found is None:
+                position += 1
+                continue
+            out += (text[start:position], MASK)
+            position = start = position + len(found)
+        out.append(text[start:])
+        return "".join(out)
 
 
 KNOWN_SECRETS = _KnownSecrets()

@@ -15,7 +15,7 @@ from shipway.core.names import Reason
 from shipway.core.reports import entry_status
 from shipway.core.resources import Condition, PhaseStatus, PipelineStatus, ReclaimPolicy, VerificationStatus
 
-_BLOCKING = frozenset({
+BLOCKING = frozenset({
     Reason.SOURCE_SECRET_MISSING, Reason.INVALID_DOCKER_CONFIG, Reason.PLATFORM_MISSING, Reason.SOURCE_NOT_USABLE,
     Reason.USAGE_NOT_GRANTED, Reason.REGISTRY_NOT_ALLOWED, Reason.NAMESPACE_PROTECTED, Reason.NAMESPACE_CLAIMED,
     Reason.NAMESPACE_NOT_ADOPTED, Reason.NAMESPACE_OUTSIDE_PREFIX, Reason.INVALID_SPEC, Reason.NAME_TAKEN,
@@ -53,7 +53,7 @@ def pipeline_status(
         objects = by_phase.get(name)
         own = [(f.reason, f"{name}: {f.message}") for f in resolution.findings]
         own += list((phase_findings or {}).get(name, ()))
-        blocking = [f for f in own if f[0] in _BLOCKING]
+        blocking = [f for f in own if f[0] in BLOCKING]
         phases.append(PhaseStatus(
             name=resolution.phase.name, namespace=resolution.namespace, ready=objects is not None and not blocking,
             reason=blocking[0][0] if blocking else (Reason.READY if objects is not None else "NotDelivered"),
@@ -66,7 +66,7 @@ def pipeline_status(
         for item in own:
             if item not in findings:
                 findings.append(item)
-    blocking = [f for f in findings if f[0] in _BLOCKING]
+    blocking = [f for f in findings if f[0] in BLOCKING]
     degraded_reason = findings[0][0] if findings else "AsExpected"
     conditions = [
         condition("Ready", not blocking, blocking[0][0] if blocking else Reason.READY,

@@ -30,6 +30,8 @@ class Controller:
         self.queue = queue
         self._sources: dict[SecretRef, set[str]] = defaultdict(set)  # source Secret -> pipelines
         self._uses: dict[str, frozenset[SecretRef]] = {}  # pipeline -> source Secrets
+        self._homes: dict[str, set[str]] = defaultdict(set)  # phase namespace -> pipelines whose spec names it
+        self._claims: dict[str, frozenset[str]] = {}  # pipeline -> its phase namespaces
         self.synced = False  # set by the first event after every watch's initial list is in the cache
         self._platform_refs: frozenset[SecretRef] = frozenset()
 
@@ -41,8 +43,17 @@ class Controller:
             self._sources[ref].discard(name)
             if not self._sources[ref]:
                 del self._sources[ref]
+        for namespace in self._claims.pop(name, frozenset()):
+            self._homes[namespace].discard(name)
+            if not self._homes[namespace]:
+                del self._homes[namespace]
         if body is None:
             return
+        claims = frozenset(phase.get("namespace") or f"{name}-{phase.get('name')}"
+                           for phase in (body.get("spec") or {}).get("phases") or [])
+        self._claims[name] = claims
+        for namespace in claims:
+            self._homes[namespace].add(name)
         try:
             spec = PipelineSpec.model_validate(body.get("spec") or {})
         except ValueError:
@@ -127,10 +138,4 @@ class Controller:
             names.PIPELINE_LABEL)
         if owner:
             return {owner}
-        found = set()
-        for body in self.store.list("Pipeline"):
-            name = body["metadata"]["name"]
-            for phase in (body.get("spec") or {}).get("phases") or []:
-                if (phase.get("namespace") or f"{name}-{phase.get('name')}") == namespace:
-                    found.add(name)
-        return found
+        return set(self._homes.get(namespace, ()))  # an index, not a scan of every pipeline

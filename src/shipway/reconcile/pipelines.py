@@ -4,6 +4,7 @@ difference applied; a result out. Level-triggered: every run computes the whole 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import time
@@ -23,7 +24,7 @@ from shipway.core.isolation import system_namespace_of
 from shipway.core.layers import Layer
 from shipway.core.names import Reason
 from shipway.core.resources import ReclaimPolicy
-from shipway.core.status import pipeline_status
+from shipway.core.status import BLOCKING, pipeline_status
 from shipway.core.verification import verified_entries
 from shipway.reconcile.apply import (
     ACCOUNT_WAIT_SECONDS,
@@ -157,6 +158,11 @@ class Reconciler:
             self.verifier.want(own)
             self.track(name, {e.fingerprint for e in own})
             verifications = verified_entries(own, self.verifier.records)
+        if self._only_waiting(problems, inputs.claim_findings, resolutions):
+            # The ServiceAccount controller makes ``default`` a moment after the namespace: its event brings the
+            # pipeline back within the wait, when status is written once (no Ready=True before that, and no
+            # status or Event write that the next second overturns).
+            return Outcome(requeue_after=requeue)
         status = pipeline_status(
             resolutions=resolutions, delivered=delivered, generation=pipeline.metadata.generation,
             previous_conditions=(body.get("status") or {}).get("conditions") or [], now=self.clock(),
@@ -168,16 +174,43 @@ class Reconciler:
                      ", ".join(f"{r.namespace}={r.pull_fingerprint}" for r in resolutions))
         return Outcome(requeue_after=requeue)
 
+    def _only_waiting(self, problems: dict[str, list[tuple[str, str]]], claims: list[tuple[str, str]],
+                      resolutions: list[Any]) -> bool:
+        """Whether the one thing missing is a ``default`` ServiceAccount still within its wait."""
+        reasons = {reason for found in problems.values() for reason, _ in found}
+        if reasons != {Reason.SERVICE_ACCOUNT_PENDING} or claims or any(
+                f.reason in BLOCKING for r in resolutions for f in r.findings):
+            return False
+        now = self.monotonic()
+        waits = [self.account_waits.get(ns) for ns in self._pending_namespaces(problems, resolutions)]
+        return all(since is not None and now - since < ACCOUNT_WAIT_SECONDS for since in waits)
+
+    @staticmethod
+    def _pending_namespaces(problems: dict[str, list[tuple[str, str]]], resolutions: list[Any]) -> list[str]:
+        by_phase = {r.phase.name.value: r.namespace for r in resolutions}
+        return [by_phase[phase] for phase, found in problems.items()
+                if any(reason == Reason.SERVICE_ACCOUNT_PENDING for reason, _ in found) and phase in by_phase]
+
+    @staticmethod
+    async def _ensure_all(applier: Applier, wanted: list[tuple[kinds.Kind, dict[str, Any]]]) -> None:
+        """Every object at once; the first failure is raised once all are done (no write left running)."""
+        results = await asyncio.gather(*(applier.ensure(kind, obj) for kind, obj in wanted), return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+
     def _terminating(self, namespace: str) -> bool:
         body = self.store.get("Namespace", namespace)
         return body is not None and bool((body.get("metadata") or {}).get("deletionTimestamp"))
 
     async def _apply_phase(self, applier: Applier, objects: PhaseObjects, *, pipeline: str) -> bool:
         await applier.ensure_namespace(objects.namespace_object)
-        if objects.pull_secret is not None:
-            await applier.ensure(kinds.SECRET, objects.pull_secret)
-        for obj in objects.push_objects:
-            await applier.ensure(kinds.BY_KIND[obj["kind"]], obj)
+        # The phase's own objects are written concurrently, the RoleBinding after the Role it binds (binding
+        # a Role that does not exist yet fails kube-apiserver's escalation check).
+        wanted = [(kinds.SECRET, objects.pull_secret)] if objects.pull_secret is not None else []
+        wanted += [(kinds.BY_KIND[obj["kind"]], obj) for obj in objects.push_objects]
+        await self._ensure_all(applier, [w for w in wanted if w[0] is not kinds.ROLE_BINDING])
+        await self._ensure_all(applier, [w for w in wanted if w[0] is kinds.ROLE_BINDING])
         owned = objects.owned_names
         for kind in OWNED_KINDS:
             for actual in list(self.store.list(kind.kind, namespace=objects.namespace, labels=mine(pipeline))):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from shipway.core.desired import DATA_DIGEST, data_digest
+
 Key = tuple[str, str, str]  # (kind, namespace or "", name)
 PIPELINE_LABEL = "shipway.dev/pipeline"  # indexed: most lookups ask for one pipeline's objects
 
@@ -21,6 +23,26 @@ def _rv(obj: Mapping[str, Any]) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_DELIVERED = ("shipway.dev/credential", "delivered")  # the label of the Secrets Shipway writes
+
+
+def slim(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """What the cache keeps of an object: no managedFields, no kubectl last-applied copy (which may even hold
+    a Secret's data), and of the Secrets Shipway writes a digest of their data instead of the data (a
+    reconcile compares, it never reads them)."""
+    body = dict(obj)
+    meta = dict(body.get("metadata") or {})
+    meta.pop("managedFields", None)
+    annotations = meta.get("annotations")
+    if annotations and _LAST_APPLIED in annotations:
+        meta["annotations"] = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
+    body["metadata"] = meta
+    if kind == "Secret" and (meta.get("labels") or {}).get(_DELIVERED[0]) == _DELIVERED[1] and "data" in body:
+        body[DATA_DIGEST] = data_digest(body.pop("data"))
+    return body
 
 
 def key_of(kind: str, obj: Mapping[str, Any]) -> Key:
@@ -56,7 +78,7 @@ class Store:
             if held_rv is not None and new_rv <= held_rv:
                 return False  # an echo of the cache's own write-through, or an older event
         self._deleted_rv.pop(key, None)
-        self._put(key, dict(obj))
+        self._put(key, slim(kind, obj))
         return True
 
     @staticmethod
