@@ -161,8 +161,13 @@ class Floor:
 
     async def _phase(self, plan: Plan, ns: str, owner: dict[str, str]) -> None:
         await self._send("POST", "/api/v1/namespaces", _owned(plan.namespaces[ns], owner))
-        await asyncio.gather(*(self._send("POST", api_path(v, p, namespace=ns), _owned(obj, owner))
-                               for v, p, obj in plan.objects[ns]))
+        # A RoleBinding after its Role, as the operator writes them: the API server checks a binding against
+        # the rules of the Role it names (RBAC escalation), and refuses it while that Role does not exist.
+        first = [(v, p, obj) for v, p, obj in plan.objects[ns] if p != "rolebindings"]
+        then = [(v, p, obj) for v, p, obj in plan.objects[ns] if p == "rolebindings"]
+        for batch in (first, then):
+            await asyncio.gather(*(self._send("POST", api_path(v, p, namespace=ns), _owned(obj, owner))
+                                   for v, p, obj in batch))
         await self.accounts.setdefault(ns, asyncio.Event()).wait()
         await self._send("PATCH", api_path("v1", "serviceaccounts", namespace=ns, name="default"),
                          plan.default_patches[ns], merge=True)

@@ -18,7 +18,9 @@ from .webhook_server import WebhookServer
 
 @pytest.fixture
 async def server() -> AsyncIterator[EmulatorServer]:
-    async with EmulatorServer(ClusterEmulator(service_account_delay=0.05, bookmark_interval=0.2)) as srv:
+    # the controllers' lags made short (each has its own test with the defaults: test_controllers.py)
+    async with EmulatorServer(ClusterEmulator(service_account_delay=0.05, bookmark_interval=0.2, gc_delay=0.02,
+                                              namespace_deletion_delay=0.05)) as srv:
         yield srv
 
 

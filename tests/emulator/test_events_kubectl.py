@@ -72,3 +72,30 @@ async def test_kubectl_get_events_and_describe_show_an_event_of_the_new_api(http
     type_, reason, _age, source, message = re.split(r"\s{2,}", line.strip())
     assert (type_, reason, source, message) == ("Normal", "Delivered", "shipway.dev/operator",
                                                 "delivered to shop-stage")
+
+
+async def test_kubectl_events_lists_and_filters_by_object(http: httpx.AsyncClient, kubectl: Any) -> None:
+    shop = await _pipeline(http, "shop")
+    await _event_about(http, shop, "shop.2c3d4", "delivered to shop-stage")
+    listed = await kubectl("events", "-n", "default")
+    assert listed.code == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert re.split(r"\s{2,}", header.strip()) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    [row] = rows
+    assert re.split(r"\s{2,}", row.strip())[1:] == ["Normal", "Delivered", "Pipeline/shop", "delivered to shop-stage"]
+    filtered = await kubectl("events", "-n", "default", "--for", "pipeline/shop", "--types", "Warning")
+    assert filtered.code == 0, filtered.stderr
+    assert "delivered to shop-stage" not in filtered.stdout
+
+
+async def test_kubectl_wait_returns_when_the_condition_is_written(http: httpx.AsyncClient, kubectl: Any) -> None:
+    await _pipeline(http, "shop")
+    not_yet = await kubectl("wait", "--for=condition=Ready", "pipeline/shop", "--timeout=1s")
+    assert not_yet.code != 0 and "timed out" in not_yet.stderr
+    status = {"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Delivered", "message": "m",
+                                         "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
+    patched = await http.patch(f"{PIPELINES}/shop/status", json=status,
+                               headers={"Content-Type": "application/merge-patch+json"})
+    assert patched.status_code == 200, patched.text
+    ready = await kubectl("wait", "--for=condition=Ready", "pipeline/shop", "--timeout=10s")
+    assert ready.code == 0 and "condition met" in ready.stdout, ready.stderr

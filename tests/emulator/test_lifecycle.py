@@ -1,4 +1,8 @@
-"""Control-plane behaviour around the API server: GC, namespaces, finalizers, ServiceAccounts, CRDs."""
+"""Control-plane behaviour around the API server: GC, namespaces, finalizers, ServiceAccounts, CRDs.
+
+The garbage collector and the namespace controller act after the request that caused their work, a moment later
+(as kube-controller-manager does): these tests used to check their results right after the DELETE, which only the
+emulator's former synchronous collection allowed; they now wait for them (``gone``/``eventually``)."""
 
 from __future__ import annotations
 
@@ -31,6 +35,13 @@ async def exists(http: httpx.AsyncClient, url: str) -> bool:
     return (await http.get(url)).status_code == 200
 
 
+async def gone(http: httpx.AsyncClient, url: str) -> None:
+    async def absent() -> bool:
+        return not await exists(http, url)
+
+    await eventually(absent)
+
+
 async def test_deleting_an_owner_collects_its_dependents_recursively(http: httpx.AsyncClient) -> None:
     ns = "default"
     owner = await create(http, CMS.format(ns=ns), "owner")
@@ -38,8 +49,8 @@ async def test_deleting_an_owner_collects_its_dependents_recursively(http: httpx
     await create(http, CMS.format(ns=ns), "grandchild", ownerReferences=[owner_ref(child)])
     await create(http, CMS.format(ns=ns), "bystander")
     assert (await http.delete(f"{CMS.format(ns=ns)}/owner")).status_code == 200
-    assert not await exists(http, f"{SECRETS.format(ns=ns)}/child")
-    assert not await exists(http, f"{CMS.format(ns=ns)}/grandchild")
+    await gone(http, f"{SECRETS.format(ns=ns)}/child")
+    await gone(http, f"{CMS.format(ns=ns)}/grandchild")
     assert await exists(http, f"{CMS.format(ns=ns)}/bystander")
 
 
@@ -50,8 +61,12 @@ async def test_dependent_with_another_live_owner_survives_and_loses_the_dangling
     b = await create(http, CMS.format(ns="default"), "b")
     await create(http, SECRETS.format(ns="default"), "shared", ownerReferences=[owner_ref(a), owner_ref(b)])
     await http.delete(f"{CMS.format(ns='default')}/a")
-    shared = (await http.get(f"{SECRETS.format(ns='default')}/shared")).json()
-    assert [r["uid"] for r in shared["metadata"]["ownerReferences"]] == [b["metadata"]["uid"]]
+
+    async def dropped() -> bool:
+        shared = (await http.get(f"{SECRETS.format(ns='default')}/shared")).json()
+        return [r["uid"] for r in shared["metadata"]["ownerReferences"]] == [b["metadata"]["uid"]]
+
+    await eventually(dropped)
 
 
 async def test_object_created_with_an_absent_owner_is_collected_right_away(http: httpx.AsyncClient) -> None:
@@ -59,7 +74,7 @@ async def test_object_created_with_an_absent_owner_is_collected_right_away(http:
     response = await http.post(SECRETS.format(ns="default"), json={"metadata": {"name": "orphan",
                                                                                  "ownerReferences": [ghost]}})
     assert response.status_code == 201  # the API server accepts it; the garbage collector removes it
-    assert not await exists(http, f"{SECRETS.format(ns='default')}/orphan")
+    await gone(http, f"{SECRETS.format(ns='default')}/orphan")
 
 
 async def test_cluster_scoped_owner_owns_namespaced_dependents(http: httpx.AsyncClient) -> None:
@@ -68,19 +83,20 @@ async def test_cluster_scoped_owner_owns_namespaced_dependents(http: httpx.Async
     await create(http, SECRETS.format(ns="default"), "owned", ownerReferences=[owner_ref(owner)])
     assert await exists(http, f"{SECRETS.format(ns='default')}/owned")
     await http.delete("/apis/rbac.authorization.k8s.io/v1/clusterroles/cr")
-    assert not await exists(http, f"{SECRETS.format(ns='default')}/owned")
+    await gone(http, f"{SECRETS.format(ns='default')}/owned")
 
 
 async def test_namespaced_owner_in_another_namespace_does_not_count(http: httpx.AsyncClient) -> None:
     owner = await create(http, CMS.format(ns="kube-system"), "far-owner")
     await create(http, SECRETS.format(ns="default"), "cross", ownerReferences=[owner_ref(owner)])
-    assert not await exists(http, f"{SECRETS.format(ns='default')}/cross")
+    await gone(http, f"{SECRETS.format(ns='default')}/cross")
 
 
 async def test_orphan_propagation_keeps_dependents(http: httpx.AsyncClient) -> None:
     owner = await create(http, CMS.format(ns="default"), "o")
     await create(http, SECRETS.format(ns="default"), "kept", ownerReferences=[owner_ref(owner)])
     await http.request("DELETE", f"{CMS.format(ns='default')}/o", json={"propagationPolicy": "Orphan"})
+    await gone(http, f"{CMS.format(ns='default')}/o")  # once the collector has orphaned its dependents
     kept = (await http.get(f"{SECRETS.format(ns='default')}/kept")).json()
     assert "ownerReferences" not in kept["metadata"]
 
@@ -109,12 +125,12 @@ async def test_deleting_a_namespace_deletes_everything_inside_it(http: httpx.Asy
     await create(http, CMS.format(ns="default"), "outside")
     response = await http.delete("/api/v1/namespaces/doomed")
     assert response.json()["status"]["phase"] == "Terminating"
-    assert not await exists(http, f"{CMS.format(ns='doomed')}/c")
     refused = await http.post(CMS.format(ns="doomed"), json={"metadata": {"name": "late"}})
     assert refused.status_code == 403  # no new content in a terminating namespace
+    await gone(http, f"{CMS.format(ns='doomed')}/c")
     assert await exists(http, "/api/v1/namespaces/doomed")  # waits for the finalizer of `blocked`
     await http.patch(f"{SECRETS.format(ns='doomed')}/blocked", json={"metadata": {"finalizers": []}}, headers=MERGE)
-    assert not await exists(http, "/api/v1/namespaces/doomed")
+    await gone(http, "/api/v1/namespaces/doomed")
     assert await exists(http, f"{CMS.format(ns='default')}/outside")
 
 

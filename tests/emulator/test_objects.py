@@ -106,11 +106,12 @@ async def test_merge_patch_with_a_stale_resource_version_is_409(http: httpx.Asyn
 
 
 async def test_merge_patch_null_deletes_keys_and_lists_are_replaced(http: httpx.AsyncClient) -> None:
-    await create_cm(http, "m", metadata={"name": "m", "finalizers": ["a", "b"]})
+    # finalizers of core kinds are domain-qualified ("a" alone is refused: not a standard finalizer name)
+    await create_cm(http, "m", metadata={"name": "m", "finalizers": ["example.com/a", "example.com/b"]})
     url = CMS.format(ns="default") + "/m"
-    patched = (await http.patch(url, json={"data": {"k": None}, "metadata": {"finalizers": ["c"]}},
+    patched = (await http.patch(url, json={"data": {"k": None}, "metadata": {"finalizers": ["example.com/c"]}},
                                 headers={"Content-Type": "application/merge-patch+json"})).json()
-    assert "k" not in patched.get("data", {}) and patched["metadata"]["finalizers"] == ["c"]
+    assert "k" not in patched.get("data", {}) and patched["metadata"]["finalizers"] == ["example.com/c"]
 
 
 async def test_strategic_merge_patch_merges_maps_and_drops_directives(http: httpx.AsyncClient) -> None:
@@ -140,7 +141,8 @@ async def test_json_patch_with_failing_test_is_422_and_changes_nothing(http: htt
     assert (await http.get(url)).json()["metadata"]["finalizers"] == ["x/y"]
 
 
-async def test_server_side_apply_creates_then_merges(http: httpx.AsyncClient) -> None:
+async def test_server_side_apply_creates_then_merges_other_managers_and_drops_what_a_manager_stops_applying(
+        http: httpx.AsyncClient) -> None:
     url = CMS.format(ns="default") + "/applied"
     headers = {"Content-Type": "application/apply-patch+yaml"}
     doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: '1'\n"
@@ -148,8 +150,12 @@ async def test_server_side_apply_creates_then_merges(http: httpx.AsyncClient) ->
     assert created.status_code == 201 and created.json()["data"] == {"a": "1"}
     assert created.json()["metadata"]["namespace"] == "default"
     doc2 = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  b: '2'\n"
-    updated = await http.patch(url, params={"fieldManager": "test"}, headers=headers, content=doc2)
-    assert updated.status_code == 200 and updated.json()["data"] == {"a": "1", "b": "2"}
+    other = await http.patch(url, params={"fieldManager": "other"}, headers=headers, content=doc2)
+    assert other.status_code == 200 and other.json()["data"] == {"a": "1", "b": "2"}
+    # The same manager applying without "a": the field it owned alone is removed.
+    doc3 = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  c: '3'\n"
+    dropped = await http.patch(url, params={"fieldManager": "test"}, headers=headers, content=doc3)
+    assert dropped.status_code == 200 and dropped.json()["data"] == {"b": "2", "c": "3"}
     no_manager = await http.patch(url, headers=headers, content=doc2)
     assert no_manager.status_code == 422
 

@@ -154,7 +154,10 @@ async def test_review_resources_are_discoverable_as_create_only(http: httpx.Asyn
     listed = (await http.get("/apis/authorization.k8s.io/v1")).json()["resources"]
     assert {(r["name"], r["namespaced"], tuple(r["verbs"])) for r in listed} == {
         ("subjectaccessreviews", False, ("create",)), ("selfsubjectaccessreviews", False, ("create",)),
-        ("localsubjectaccessreviews", True, ("create",))}
+        ("localsubjectaccessreviews", True, ("create",)), ("selfsubjectrulesreviews", False, ("create",))}
+    listed = (await http.get("/apis/authentication.k8s.io/v1")).json()["resources"]
+    assert {(r["name"], r["namespaced"], tuple(r["verbs"])) for r in listed} == {
+        ("tokenreviews", False, ("create",)), ("selfsubjectreviews", False, ("create",))}
 
 
 # -- SubjectAccessReview validation and variants ------------------------------------------------------------------

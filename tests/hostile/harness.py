@@ -118,10 +118,10 @@ class World:
         return run
 
     def apply(self, user: str, manifest: dict[str, Any], *extra: str) -> Run:
-        return self.kubectl(user, "apply", "--validate=false", *extra, "-f", "-", stdin=json.dumps(manifest))
+        return self.kubectl(user, "apply", *extra, "-f", "-", stdin=json.dumps(manifest))
 
     def create(self, user: str, manifest: dict[str, Any], *extra: str) -> Run:
-        return self.kubectl(user, "create", "--validate=false", *extra, "-f", "-", stdin=json.dumps(manifest))
+        return self.kubectl(user, "create", *extra, "-f", "-", stdin=json.dumps(manifest))
 
     # the victim's state
 

@@ -123,7 +123,7 @@ def test_a_phase_namespace_outside_shops_own_is_refused_on_every_path_and_nothin
         kubectl_refused(world.apply("team-a", shop_manifest(phases)), rule)
         kubectl_refused(world.apply("team-a", shop_manifest(disabled)), rule)
         kubectl_refused(world.apply("team-a", shop_manifest(phases), "--server-side", "--force-conflicts"), rule)
-        kubectl_refused(world.kubectl("team-a", "replace", "--validate=false", "-f", "-",
+        kubectl_refused(world.kubectl("team-a", "replace", "-f", "-",
                                       stdin=json.dumps(shop_manifest(phases))), rule)
         kubectl_refused(world.kubectl("team-a", "patch", "pipeline", "shop", "--type=merge", "-p",
                                       json.dumps({"spec": {"phases": phases}})), rule)

@@ -429,11 +429,27 @@ class Shipway:
         except Exception:
             self.api.assert_operator_never_denied()  # a refused request explains a report that never came
             raise
+        self._controllers_caught_up(self.pipeline(name) or {}, timeout=timeout)
         self.quiet()
         self.api.assert_operator_never_denied()
         body = self.pipeline(name)
         assert body is not None
         return body
+
+    def _controllers_caught_up(self, body: dict[str, Any], *, timeout: float) -> None:
+        """As on a real cluster, a namespace's ``default`` ServiceAccount comes a while after the namespace (the
+        ServiceAccount controller's lag): wait for it in each phase namespace the status names, so that what
+        the operator does once it appears is part of the settled state."""
+        namespaces = [p["namespace"] for p in (body.get("status") or {}).get("phases") or [] if p.get("namespace")]
+
+        def present() -> bool:
+            for namespace in namespaces:
+                if self.api.get("v1", "namespaces", namespace) is None:
+                    continue  # not created (refused claim) or already gone
+                assert self.api.get("v1", "serviceaccounts", "default", namespace=namespace) is not None
+            return True
+
+        self.api.eventually(present, timeout=timeout)
 
     def quiet(self, *, period: float = 0.6, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait until the operator made no request for ``period`` seconds; its write requests since the reset."""

@@ -52,10 +52,17 @@ def test_a_canary_password_never_appears_in_status_events_or_operator_output(shi
         raw_source(shipway, "no-colon", {"auths": {"ghcr.io": {
             "auth": base64.b64encode(secret.encode()).decode()}}}),
         raw_source(shipway, "unknown-field", {"auths": {"ghcr.io": {"username": "u", "passwd": secret}}}),
-        raw_source(shipway, "not-json", f'{{"auths": {{"ghcr.io": {{"password": "{secret}"'),
         raw_source(shipway, "wrapped-cfg", {"auths": {"ghcr.io": {"username": "u", "password": secret}}},
                    type_="kubernetes.io/dockercfg", key=".dockercfg"),
     ]
+    # A dockerconfigjson Secret that is not JSON never reaches the operator: the API server refuses it (422),
+    # and its answer does not carry the value.
+    not_json = base64.b64encode(f'{{"auths": {{"ghcr.io": {{"password": "{secret}"'.encode()).decode()
+    refused_source = shipway.api.client.post("/api/v1/namespaces/team-a/secrets", json={
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": "not-json", "namespace": "team-a"}, "data": {".dockerconfigjson": not_json}})
+    assert refused_source.status_code == 422, refused_source.text
+    assert secret not in refused_source.text and not_json not in refused_source.text
     good = team_source("team-a", "good", key="quay.io", username="good-bot", tag="good")
     shipway.apply_source(good, annotations=consent("*"))
     for index, ref in enumerate(refs):

@@ -78,7 +78,7 @@ def test_objects_deleted_during_a_watch_gap_are_dropped_by_the_relist_after_410(
     log_mark = len(operator.output.lines)
     api.delete("v1", "secrets", source.name, namespace=source.namespace)
     api.delete("v1", "namespaces", "relist-production")  # a phase namespace, with all Shipway put there
-    assert api.get("v1", "namespaces", "relist-production") is None
+    api.eventually(lambda: api.get("v1", "namespaces", "relist-production") is None)  # Terminating, then gone
     time.sleep(1.0)  # the operator cannot know: its watches are held, and it wrote nothing
     assert api.operator_writes() == []
     unchanged = shipway.pipeline("relist")

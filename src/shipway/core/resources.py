@@ -46,8 +46,8 @@ class PhaseName(StrEnum):
 class SecretRef(Model):
     """A Secret by namespace and name: the source of a credential."""
 
-    namespace: DNSLabel
-    name: DNSSubdomain
+    namespace: DNSLabel = Field(description="The namespace of the source Secret (a DNS label).")
+    name: DNSSubdomain = Field(description="The name of the source Secret, of type kubernetes.io/dockerconfigjson.")
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
@@ -56,9 +56,12 @@ class SecretRef(Model):
 class CredentialRef(Model):
     """One credential of a layer: the Secret that holds it and what it may be used for."""
 
-    secret_ref: SecretRef
+    secret_ref: SecretRef = Field(description="The Secret that holds the credential; Shipway reads it by "
+                                              "reference and never copies it into a custom resource.")
     usage: list[Usage] = Field(
         default_factory=lambda: [Usage.PULL], min_length=1, max_length=2,
+        description="What the credential is for: pull (delivered to the phase's pull secret), push (delivered "
+                    "to the separate push secret builds use), or both.",
         # default_factory never reaches a JSON schema: say the default there too, so the API server applies it.
         json_schema_extra={"x-kubernetes-list-type": "set", "default": ["pull"]},
     )
@@ -85,8 +88,9 @@ def _no_duplicate_sources(credentials: list[CredentialRef]) -> None:
 class PushTarget(Model):
     """Where builds push: ``registry/repositoryPrefix/<app>``."""
 
-    registry: RegistryHost
-    repository_prefix: RepositoryPath
+    registry: RegistryHost = Field(description="The registry host (host[:port]) builds push to.")
+    repository_prefix: RepositoryPath = Field(description="The repository path under the registry; images are "
+                                                           "pushed to registry/repositoryPrefix/<app>.")
 
     @property
     def repository(self) -> str:
@@ -94,10 +98,19 @@ class PushTarget(Model):
 
 
 class PlatformRegistry(Model):
-    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64, json_schema_extra={"default": []})
-    push: PushTarget | None = None
-    insecure_registries: list[RegistryHost] = Field(default_factory=list, max_length=64)
-    allowed_registries: list[RegistryHost] | None = Field(default=None, max_length=256)
+    """The platform's default registry layer: what every pipeline that inherits gets."""
+
+    credentials: list[CredentialRef] = Field(
+        default_factory=list, max_length=64, json_schema_extra={"default": []},
+        description="The platform default credentials, resolved per registry the way the kubelet matches images.")
+    push: PushTarget | None = Field(default=None, description="The default push target of builds.")
+    insecure_registries: list[RegistryHost] = Field(
+        default_factory=list, max_length=64,
+        description="Registry hosts verified over plain HTTP (sandbox or in-cluster registries only).")
+    allowed_registries: list[RegistryHost] | None = Field(
+        default=None, max_length=256,
+        description="If set, the only registry hosts any layer's credentials and push targets may name; "
+                    "unset: any.")
     trusted_token_realms: list[RegistryHost] = Field(
         default_factory=list, max_length=64,
         description="Token-realm hosts (host[:port]) on another host than their registry that may receive a "
@@ -122,8 +135,12 @@ class NamespaceAdoption(Model):
 
 
 class PlatformSpec(Model):
-    system_namespace: DNSLabel = names.SYSTEM_NAMESPACE
-    registry: PlatformRegistry = Field(default_factory=PlatformRegistry, json_schema_extra={"default": {}})
+    system_namespace: DNSLabel = Field(
+        default=names.SYSTEM_NAMESPACE,
+        description="Where Shipway runs and where platform default credential Secrets live.")
+    registry: PlatformRegistry = Field(
+        default_factory=PlatformRegistry, json_schema_extra={"default": {}},
+        description="The platform default registry layer.")
     default_reclaim_policy: ReclaimPolicy = Field(
         default=ReclaimPolicy.RETAIN, description="The reclaim policy of pipelines that set none.")
     adopted_namespaces: list[NamespaceAdoption] = Field(
@@ -145,7 +162,12 @@ class PlatformSpec(Model):
 
 
 class PhaseRegistry(Model):
-    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64, json_schema_extra={"default": []})
+    """A phase's override layer: it wins over the pipeline's and the platform's per registry."""
+
+    credentials: list[CredentialRef] = Field(
+        default_factory=list, max_length=64, json_schema_extra={"default": []},
+        description="Credentials of this phase only. A Secret is usable if it lives in one of the pipeline's "
+                    "phase namespaces or its shipway.dev/allowed-pipelines annotation names the pipeline.")
 
     @model_validator(mode="after")
     def _check(self) -> PhaseRegistry:
@@ -154,16 +176,28 @@ class PhaseRegistry(Model):
 
 
 class Phase(Model):
-    name: PhaseName
-    namespace: DNSLabel | None = None
-    enabled: bool = True
-    registry: PhaseRegistry | None = None
+    """One phase of the pipeline, deployed into its own namespace."""
+
+    name: PhaseName = Field(description="review, test, stage or production; each at most once.")
+    namespace: DNSLabel | None = Field(
+        default=None, description="The phase namespace; unset: <pipeline>-<phase>. Another name must be "
+                                  "adopted for this pipeline in the Platform.")
+    enabled: bool = Field(default=True, description="A disabled phase gets no namespace and no credentials.")
+    registry: PhaseRegistry | None = Field(default=None, description="The phase's override layer.")
 
 
 class PipelineRegistry(Model):
-    inherit: bool = True
-    credentials: list[CredentialRef] = Field(default_factory=list, max_length=64, json_schema_extra={"default": []})
-    push: PushTarget | None = None
+    """The pipeline's registry layer: overrides the platform default per registry."""
+
+    inherit: bool = Field(
+        default=True, description="Whether the platform default credentials apply to this pipeline; a rotated "
+                                  "default reaches every pipeline that inherits it.")
+    credentials: list[CredentialRef] = Field(
+        default_factory=list, max_length=64, json_schema_extra={"default": []},
+        description="Credentials of every phase of the pipeline. A Secret is usable if it lives in one of the "
+                    "pipeline's phase namespaces or its shipway.dev/allowed-pipelines annotation names the pipeline.")
+    push: PushTarget | None = Field(default=None, description="Where this pipeline's builds push; unset: the "
+                                                              "platform default.")
 
     @model_validator(mode="after")
     def _check(self) -> PipelineRegistry:
@@ -173,10 +207,12 @@ class PipelineRegistry(Model):
 
 class PipelineSpec(Model):
     phases: list[Phase] = Field(
-        min_length=1, max_length=4,
+        min_length=1, max_length=4, description="The pipeline's phases, one namespace each.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
-    registry: PipelineRegistry = Field(default_factory=PipelineRegistry, json_schema_extra={"default": {}})
+    registry: PipelineRegistry = Field(
+        default_factory=PipelineRegistry, json_schema_extra={"default": {}},
+        description="Registry credentials and push target of the pipeline, layered over the platform default.")
     reclaim_policy: ReclaimPolicy | None = Field(
         default=None, description="Retain (keep the namespace, remove only Shipway's objects) or Delete (delete "
                                   "namespaces Shipway created) when a phase goes; unset: the Platform's default.")

@@ -12,7 +12,9 @@ Gaps of plain kmock that this package closes, and where:
 * CRDs served and unserved at run time ...................................... ``resources``, ``collecting``
 * custom objects pruned, defaulted and validated against their CRD's structural schema (422 Invalid
   with every cause) on create, update, patch, apply and ``/status`` writes ......... ``schemas``, ``cluster``
-* owner garbage collection, namespace and CRD cleanup, finalizers, default ServiceAccounts ... ``collecting``
+* owner garbage collection with propagation policies (Background, Foreground, Orphan), namespace deletion
+  through Terminating, CRD cleanup, finalizers, default ServiceAccounts (made and remade), each a moment after
+  the request ...................................... ``deletion``, ``collecting``, ``controllers``
 * request accounting (in-process and ``/_emulator/requests``) ............... ``accounting``
 * failure injection: watches paused and resumed (with an etcd-like compaction: 410 Gone), the next N
   matching requests refused with a kube-apiserver ``Status`` (``/_emulator/watches``, ``/_emulator/faults``)
@@ -38,6 +40,15 @@ Gaps of plain kmock that this package closes, and where:
   validations, failurePolicy, Deny/Warn) ....... ``policies``, ``policy_matching``, ``policy_admission``,
   ``cel``, ``cel_library``
 * the label ``kubernetes.io/metadata.name`` on every Namespace ............... ``stamping``
+* built-in kinds decoded into their Go types (type errors, defaults, ``omitempty``) and validated as
+  kube-apiserver's strategies do (Secrets, ConfigMaps, Namespaces, RBAC, Leases, ObjectMeta) .. ``builtin_types``,
+  ``builtin_rules``, ``fielderrors``
+* size limits (413 over 3 MiB, etcd's 1.5 MiB, 1 MiB of Secret data) ........ ``limits``
+* RBAC escalation and bind checks, OwnerReferencesPermissionEnforcement ...... ``guards``
+* SelfSubjectRulesReview, SelfSubjectReview; SubjectAccessReview with groups and extra .. ``reviews``
+* list pagination as one snapshot, watch history bounded in time and count ... ``cluster``, ``store``, ``events``
+
+Every behaviour, its source and its test: ``README.md`` beside this file.
 """
 
 from shipway.sandbox.emulator.access import Authenticator, Authorizer, Decision, RequestAttributes, UserInfo

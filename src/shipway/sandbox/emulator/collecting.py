@@ -1,184 +1,264 @@
 """The control-plane controllers a real cluster runs next to the API server, in miniature.
 
-* garbage collector: when no owner (by uid) of an object exists any more, the object is deleted
-  (background propagation, recursively); an object created with only absent owners is collected right
-  away; dangling references next to a live owner are removed. A namespaced owner must be in the
-  dependent's namespace; cluster-scoped owners may own namespaced dependents.
-* finalizers: an object marked for deletion is removed once its last finalizer is gone.
-* namespace controller: a deleted namespace is Terminating until everything inside it is gone.
-* CRD cleanup: a deleted CRD deletes its custom objects, then drops its cleanup finalizer;
-  creating (or updating) a CRD serves its resources, removing it stops serving them.
-* ServiceAccount controller: every new namespace gets its ``default`` ServiceAccount a moment later.
+Each one reacts to a committed write a moment later (see :mod:`controllers` for the lags and timers), never
+inside the request that caused it, as kube-controller-manager's controllers react to watch events:
+
+* **garbage collector** (``pkg/controller/garbagecollector``): an object's owners (by uid; a namespaced owner
+  only in the dependent's namespace) are *solid* (present), *dangling* (absent) or *waiting* (being deleted in
+  the foreground). An object with a solid owner keeps it and loses its dangling and waiting references; an
+  object with none is deleted (in the foreground if a waiting owner has it and it has dependents itself, else
+  as its own ``orphan``/``foregroundDeletion`` finalizer says, else in the background). An owner deleted with
+  ``propagationPolicy: Orphan`` (finalizer ``orphan``) first has its dependents' references to it removed; one
+  deleted in the Foreground (finalizer ``foregroundDeletion``) has its dependents deleted and is removed once
+  no dependent with ``blockOwnerDeletion: true`` is left. Cascades take one pass per level. An object created
+  with only absent owners is collected on the next pass.
+* **finalizers**: an object marked for deletion is removed by the write that removes its last finalizer.
+* **namespace controller** (``pkg/controller/namespace/deletion``): a deleted namespace is ``Terminating``; each
+  pass deletes its content (in the background), writes the deletion conditions (``NamespaceContentRemaining``,
+  ``NamespaceFinalizersRemaining``, ...) and, once nothing is left, removes its ``kubernetes`` finalizer, which
+  removes the namespace. A pass runs after the deletion and whenever content of it goes away.
+* **CRD cleanup**: a deleted CRD deletes its custom objects, then drops its cleanup finalizer; creating (or
+  updating) a CRD serves its resources, removing it stops serving them.
+* **ServiceAccount controller**: every active namespace gets its ``default`` ServiceAccount a moment after it
+  appears, and again a moment after ``default`` is deleted.
 """
 
 from __future__ import annotations
 
-import heapq
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
-from shipway.sandbox.emulator import objects, resources
+from shipway.sandbox.emulator import deletion, events, objects, resources
 from shipway.sandbox.emulator.resources import ResourceSpec
 
 if TYPE_CHECKING:
     from shipway.sandbox.emulator.cluster import Cluster
 
+GC_KEY = "garbage-collector"
+KUBERNETES_FINALIZER = "kubernetes"
+DEFAULT_SERVICE_ACCOUNT = "default"
 
+
+# -- reactions to committed writes --------------------------------------------------------------------------
 def after_create(cluster: Cluster, spec: ResourceSpec, body: objects.Body) -> None:
     if spec.key == resources.CRDS.key:
         _serve_crd(cluster, body)
     elif spec.key == resources.NAMESPACES.key:
         cluster.schedule_service_account(str(objects.meta_of(body)["name"]))
-    if objects.owner_uids_of(body):
-        collect_garbage(cluster)
+    kick_garbage_collector(cluster)
 
 
 def after_update(cluster: Cluster, spec: ResourceSpec, body: objects.Body) -> None:
-    if objects.is_deleting(body) and not objects.finalizers_of(body) and spec.key != resources.NAMESPACES.key:
-        removed = cluster.store.remove(spec, body)
-        after_remove(cluster, spec, removed)
-        return
+    meta = objects.meta_of(body)
+    if objects.is_deleting(body):
+        finalizers = objects.finalizers_of(body)
+        if spec.key == resources.NAMESPACES.key:
+            if not finalizers and not _spec_finalizers(body):  # ShouldDeleteNamespaceDuringUpdate
+                _remove(cluster, spec, body)
+                return
+            schedule_namespace_controller(cluster, str(meta["name"]))
+        elif not finalizers:
+            _remove(cluster, spec, body)
+            return
+        elif deletion.ORPHAN in finalizers or deletion.FOREGROUND in finalizers:
+            cluster.gc_owners[str(meta.get("uid"))] = None
     if spec.key == resources.CRDS.key:
         if objects.is_deleting(body):
             _cleanup_crd(cluster, body)
         else:
             _serve_crd(cluster, body)
-    elif spec.key == resources.NAMESPACES.key and objects.is_deleting(body):
-        _cleanup_namespace(cluster, str(objects.meta_of(body)["name"]))
-    if objects.owner_uids_of(body):
-        collect_garbage(cluster)
+    kick_garbage_collector(cluster)
 
 
 def after_remove(cluster: Cluster, spec: ResourceSpec, body: objects.Body) -> None:
+    meta = objects.meta_of(body)
+    cluster.gc_owners.pop(str(meta.get("uid")), None)
     if spec.key == resources.CRDS.key:
         for served in resources.specs_from_crd(body):
             cluster.catalogue.unregister(*served.key)
-    collect_garbage(cluster)
-    namespace = objects.meta_of(body).get("namespace")
+    kick_garbage_collector(cluster, force=bool(cluster.gc_owners))
+    namespace = meta.get("namespace")
     if namespace:
-        ns = cluster.store.get(resources.NAMESPACES, None, namespace)
+        ns = cluster.store.get(resources.NAMESPACES, None, str(namespace))
         if ns is not None and objects.is_deleting(ns):
-            _cleanup_namespace(cluster, namespace)
+            schedule_namespace_controller(cluster, str(namespace))
+        elif spec.key == resources.SERVICEACCOUNTS.key and meta.get("name") == DEFAULT_SERVICE_ACCOUNT:
+            cluster.schedule_service_account(str(namespace))
     for crd in list(cluster.store.scan(resources.CRDS)):
         if objects.is_deleting(crd) and _crd_group_resource(crd) == (spec.group, spec.plural):
             _cleanup_crd(cluster, crd)
 
 
+def deleted_by_update(spec: ResourceSpec, body: objects.Body) -> bool:
+    """``ShouldDeleteDuringUpdate``: an update that leaves an object being deleted without finalizers (and, for a
+    Namespace, without ``spec.finalizers``) deletes it instead of storing it."""
+    if not objects.is_deleting(body) or objects.finalizers_of(body):
+        return False
+    return spec.key != resources.NAMESPACES.key or not _spec_finalizers(body)
+
+
+def _remove(cluster: Cluster, spec: ResourceSpec, body: objects.Body) -> None:
+    removed = cluster.store.remove(spec, body)
+    after_remove(cluster, spec, removed)
+
+
+def _spec_finalizers(body: objects.Body) -> list[str]:
+    found = (body.get("spec") or {}).get("finalizers") if isinstance(body.get("spec"), dict) else None
+    return [str(f) for f in found] if isinstance(found, list) else []
+
+
+# -- garbage collector ------------------------------------------------------------------------------------------
+def kick_garbage_collector(cluster: Cluster, *, force: bool = False) -> None:
+    """Schedule the collector's next pass if it has something to look at."""
+    if force or cluster.store.gc_queued or cluster.gc_owners:
+        cluster.timers.later(GC_KEY, cluster.timing.gc_delay, functools.partial(collect_garbage, cluster))
+
+
 def collect_garbage(cluster: Cluster) -> None:
-    """Delete dependents whose owners are all gone; repeat until nothing more is collectable.
-
-    Only the objects the store queued are looked at: those written with ``ownerReferences`` and the
-    dependents of removed objects (see :class:`~shipway.sandbox.emulator.store.ObjectStore`). Queued
-    objects that are collectable but of a resource not served (now) stay queued for every later run.
-    """
-    if "gc" in cluster.running:  # a nested call (from a deletion the collector made): the outer loop drains
-        return
-    cluster.running.add("gc")
-    try:
-        _collect_until_stable(cluster)
-    finally:
-        cluster.running.discard("gc")
-
-
-def _collect_until_stable(cluster: Cluster) -> None:
-    unserved: list[str] = []
-    changed = False
-    while True:
-        batch = cluster.store.take_gc_queue()
-        if not batch:
-            if not (changed and unserved):
-                break
-            batch, unserved, changed = unserved, [], False  # a change may have served them: look again
-        for uid, outcome in _collect_pass(cluster, batch):
-            if outcome is None:
-                unserved.append(uid)
-            changed = changed or bool(outcome)
-    cluster.store.queue_for_gc(unserved)
-
-
-def _collect_pass(cluster: Cluster, batch: list[str]) -> list[tuple[str, bool | None]]:
-    """One pass in store order; objects queued meanwhile join it if they come later, else the next pass."""
+    """One pass: the objects whose ownership may have changed, then the owners being deleted with a policy."""
     store = cluster.store
-    heap = [(store.store_order(uid), uid) for uid in batch]
-    heapq.heapify(heap)
-    done: dict[str, bool | None] = {}
-    later: list[str] = []
-    while heap:
-        order, uid = heapq.heappop(heap)
-        if uid in done:
-            continue
-        done[uid] = _collect_one(cluster, uid)
-        for queued in store.take_gc_queue():
-            queued_order = store.store_order(queued)
-            if queued_order > order and queued not in done:
-                heapq.heappush(heap, (queued_order, queued))
-            else:
-                later.append(queued)
-    store.queue_for_gc(later)
-    return list(done.items())
+    changed = False
+    for uid in sorted(store.take_gc_queue(), key=store.store_order):
+        outcome = _attempt_to_delete(cluster, uid)
+        if outcome is None:
+            cluster.gc_unserved[uid] = None
+        changed = changed or bool(outcome)
+    for uid in list(cluster.gc_owners):
+        changed = _process_owner(cluster, uid) or changed
+    if store.gc_queued or (changed and cluster.gc_owners):
+        kick_garbage_collector(cluster)
 
 
-def _collect_one(cluster: Cluster, uid: str) -> bool | None:
-    """Collect (or drop dangling references of) one object: whether it changed, None if unserved."""
+def _located(cluster: Cluster, uid: str) -> tuple[ResourceSpec | None, objects.Body] | None:
     located = cluster.store.locate_uid(uid)
-    if located is None:
+    body = None if located is None else cluster.store.get_located(*located)
+    if located is None or body is None:
+        return None
+    return _any_spec(cluster, *located[0]), body
+
+
+def _classify(cluster: Cluster, body: objects.Body) -> tuple[list[str], list[str], list[str]]:
+    """The uids of the object's owners: (solid, dangling, waiting for their dependents' deletion)."""
+    solid: list[str] = []
+    dangling: list[str] = []
+    waiting: list[str] = []
+    namespace = objects.meta_of(body).get("namespace")
+    for uid in objects.owner_uids_of(body):
+        located = cluster.store.locate_uid(uid)
+        owner = None if located is None else cluster.store.get_located(*located)
+        if located is None or owner is None or located[1][0] not in (None, namespace):
+            dangling.append(uid)
+        elif objects.is_deleting(owner) and deletion.FOREGROUND in objects.finalizers_of(owner):
+            waiting.append(uid)
+        else:
+            solid.append(uid)
+    return solid, dangling, waiting
+
+
+def _attempt_to_delete(cluster: Cluster, uid: str) -> bool | None:
+    """``attemptToDeleteItem``: whether it changed something, None when the object's resource is not served."""
+    found = _located(cluster, uid)
+    if found is None:
         return False
-    resource, (namespace, _name) = located
-    body = cluster.store.get_located(resource, located[1])
-    if body is None:
+    spec, body = found
+    if objects.is_deleting(body):
+        if deletion.FOREGROUND in objects.finalizers_of(body):
+            cluster.gc_owners[uid] = None
         return False
-    uids = objects.owner_uids_of(body)
-    if not uids or objects.is_deleting(body):
+    if not objects.owner_uids_of(body):
         return False
-    alive = [owner for owner in uids if _owner_alive(cluster, owner, namespace)]
-    if len(alive) == len(uids):
+    solid, dangling, waiting = _classify(cluster, body)
+    if solid and not dangling and not waiting:
         return False
-    spec = _any_spec(cluster, *resource)
     if spec is None:
         return None
-    if not alive:
-        cluster.delete_stored(spec, body)
-    else:
-        _drop_owner_refs(cluster, spec, body, keep=set(alive))
+    if solid:
+        _drop_owner_refs(cluster, spec, body, drop=set(dangling) | set(waiting))
+        return True
+    if waiting and _live_dependents(cluster, uid):
+        cluster.delete_stored(spec, body, policy="Foreground")
+        return True
+    finalizers = objects.finalizers_of(body)
+    policy: deletion.Policy = "Orphan" if deletion.ORPHAN in finalizers else \
+        "Foreground" if deletion.FOREGROUND in finalizers else "Background"
+    cluster.delete_stored(spec, body, policy=policy)
     return True
 
 
-def orphan_dependents(cluster: Cluster, owner_uid: str) -> None:
-    """``propagationPolicy: Orphan``: dependents lose their reference to the owner and survive it."""
-    for uid in cluster.store.dependents_of(owner_uid):
-        located = cluster.store.locate_uid(uid)
-        body = None if located is None else cluster.store.get_located(*located)
-        if located is None or body is None:
-            continue
-        uids = objects.owner_uids_of(body)
-        spec = _any_spec(cluster, *located[0])
-        if owner_uid in uids and spec is not None:
-            _drop_owner_refs(cluster, spec, body, keep=set(uids) - {owner_uid})
+def _live_dependents(cluster: Cluster, uid: str) -> list[tuple[str, ResourceSpec | None, objects.Body]]:
+    result = []
+    for dependent in cluster.store.dependents_of(uid):
+        found = _located(cluster, dependent)
+        if found is not None:
+            result.append((dependent, found[0], found[1]))
+    return result
 
 
-def ensure_default_service_account(cluster: Cluster, namespace: str) -> None:
-    ns = cluster.store.get(resources.NAMESPACES, None, namespace)
-    if ns is None or objects.is_deleting(ns):
-        return
-    if cluster.store.get(resources.SERVICEACCOUNTS, namespace, "default") is None:
-        cluster.create(resources.SERVICEACCOUNTS, namespace, {"metadata": {"name": "default"}})
-
-
-def _owner_alive(cluster: Cluster, uid: str, dependent_namespace: str | None) -> bool:
-    located = cluster.store.locate_uid(uid)
-    if located is None:
+def _process_owner(cluster: Cluster, uid: str) -> bool:
+    """An owner being deleted with the ``orphan`` or the ``foregroundDeletion`` finalizer."""
+    found = _located(cluster, uid)
+    if found is None or not objects.is_deleting(found[1]):
+        cluster.gc_owners.pop(uid, None)
         return False
-    _resource, (owner_namespace, _name) = located
-    return owner_namespace is None or owner_namespace == dependent_namespace
+    spec, owner = found
+    finalizers = objects.finalizers_of(owner)
+    if spec is None:
+        return False
+    if deletion.ORPHAN in finalizers:
+        for _dependent, dependent_spec, body in _live_dependents(cluster, uid):
+            if dependent_spec is not None:
+                _drop_owner_refs(cluster, dependent_spec, body, drop={uid})
+        _remove_finalizer(cluster, spec, uid, deletion.ORPHAN)
+        return True
+    if deletion.FOREGROUND not in finalizers:
+        cluster.gc_owners.pop(uid, None)
+        return False
+    dependents = _live_dependents(cluster, uid)
+    blocking = [d for d in dependents if _blocks(d[2], uid)]
+    if not blocking:
+        _remove_finalizer(cluster, spec, uid, deletion.FOREGROUND)
+        return True
+    changed = False
+    for dependent, _spec, body in dependents:
+        if not objects.is_deleting(body):
+            changed = bool(_attempt_to_delete(cluster, dependent)) or changed
+    return changed
 
 
-def _drop_owner_refs(cluster: Cluster, spec: ResourceSpec, body: objects.Body, *, keep: set[str]) -> None:
+def _blocks(dependent: objects.Body, owner_uid: str) -> bool:
+    refs = objects.meta_of(dependent).get("ownerReferences") or []
+    return any(isinstance(r, dict) and str(r.get("uid")) == owner_uid and r.get("blockOwnerDeletion") is True
+               for r in refs)
+
+
+def _remove_finalizer(cluster: Cluster, spec: ResourceSpec, uid: str, finalizer: str) -> None:
+    found = _located(cluster, uid)
+    if found is None:
+        return
+    body = objects.deep_copy(found[1])
+    remaining = [f for f in objects.finalizers_of(body) if f != finalizer]
+    if remaining:
+        objects.metadata(body)["finalizers"] = remaining
+    else:
+        objects.metadata(body).pop("finalizers", None)
+    cluster.gc_owners.pop(uid, None)
+    _update(cluster, spec, body)
+
+
+def _drop_owner_refs(cluster: Cluster, spec: ResourceSpec, body: objects.Body, *, drop: set[str]) -> None:
     refs = objects.meta_of(body).get("ownerReferences") or []
     patched = objects.deep_copy(body)
-    objects.metadata(patched)["ownerReferences"] = [r for r in refs if str(r.get("uid")) in keep] or None
-    if objects.metadata(patched)["ownerReferences"] is None:
-        del objects.metadata(patched)["ownerReferences"]
+    kept = [r for r in refs if not (isinstance(r, dict) and str(r.get("uid")) in drop)]
+    if kept:
+        objects.metadata(patched)["ownerReferences"] = kept
+    else:
+        objects.metadata(patched).pop("ownerReferences", None)
+    _update(cluster, spec, patched)
+
+
+def _update(cluster: Cluster, spec: ResourceSpec, body: objects.Body, subresource: str | None = None) -> None:
     meta = objects.meta_of(body)
-    cluster.update(spec, meta.get("namespace"), str(meta["name"]), patched, subresource=None)
+    cluster.update(spec, meta.get("namespace"), str(meta["name"]), body, subresource=subresource)
 
 
 def _any_spec(cluster: Cluster, group: str, plural: str) -> ResourceSpec | None:
@@ -188,6 +268,16 @@ def _any_spec(cluster: Cluster, group: str, plural: str) -> ResourceSpec | None:
     return None
 
 
+# -- ServiceAccount controller ----------------------------------------------------------------------------------
+def ensure_default_service_account(cluster: Cluster, namespace: str) -> None:
+    ns = cluster.store.get(resources.NAMESPACES, None, namespace)
+    if ns is None or objects.is_deleting(ns):
+        return
+    if cluster.store.get(resources.SERVICEACCOUNTS, namespace, DEFAULT_SERVICE_ACCOUNT) is None:
+        cluster.create(resources.SERVICEACCOUNTS, namespace, {"metadata": {"name": DEFAULT_SERVICE_ACCOUNT}})
+
+
+# -- CRDs -----------------------------------------------------------------------------------------------------
 def _serve_crd(cluster: Cluster, crd: objects.Body) -> None:
     served = resources.specs_from_crd(crd)
     group, plural = _crd_group_resource(crd)
@@ -197,6 +287,9 @@ def _serve_crd(cluster: Cluster, crd: objects.Body) -> None:
             cluster.catalogue.unregister(*spec.key)
     for spec in served:
         cluster.catalogue.register(spec)
+    if served and cluster.gc_unserved:  # objects the collector could not handle before may now be served
+        cluster.store.queue_for_gc(list(cluster.gc_unserved))
+        cluster.gc_unserved.clear()
 
 
 def _crd_group_resource(crd: objects.Body) -> tuple[str, str]:
@@ -234,28 +327,92 @@ def _empty_crd(cluster: Cluster, crd: objects.Body) -> None:
         cluster.update(resources.CRDS, None, str(objects.meta_of(current)["name"]), patched, subresource=None)
 
 
-def _cleanup_namespace(cluster: Cluster, namespace: str) -> None:
-    """Delete everything in a terminating namespace; remove the namespace once it is empty."""
-    marker = f"namespace/{namespace}"
-    if marker in cluster.running:
+# -- namespace controller ---------------------------------------------------------------------------------------
+CONDITION_TYPES = ("NamespaceDeletionDiscoveryFailure", "NamespaceDeletionGroupVersionParsingFailure",
+                   "NamespaceDeletionContentFailure", "NamespaceContentRemaining", "NamespaceFinalizersRemaining")
+_OK = {
+    "NamespaceDeletionDiscoveryFailure": ("ResourcesDiscovered", "All resources successfully discovered"),
+    "NamespaceDeletionGroupVersionParsingFailure": ("ParsedGroupVersions", "All legacy kube types successfully parsed"),
+    "NamespaceDeletionContentFailure": ("ContentDeleted",
+                                       "All content successfully deleted, may be waiting on finalization"),
+    "NamespaceContentRemaining": ("ContentRemoved", "All content successfully removed"),
+    "NamespaceFinalizersRemaining": ("ContentRemoved", "All content successfully removed"),
+}
+
+
+def schedule_namespace_controller(cluster: Cluster, namespace: str) -> None:
+    cluster.timers.later(f"namespace/{namespace}", cluster.timing.namespace_deletion_delay,
+                         functools.partial(sync_namespace, cluster, namespace))
+
+
+def sync_namespace(cluster: Cluster, name: str) -> None:
+    """One pass of the namespace controller over a namespace being deleted."""
+    ns = cluster.store.get(resources.NAMESPACES, None, name)
+    if ns is None or not objects.is_deleting(ns):
         return
-    cluster.running.add(marker)
-    try:
-        _empty_namespace(cluster, namespace)
-    finally:
-        cluster.running.discard(marker)
+    if KUBERNETES_FINALIZER not in _spec_finalizers(ns):
+        return  # finalized by us already: waiting for other spec or metadata finalizers
+    remaining, by_finalizer = _delete_content(cluster, name)
+    _write_conditions(cluster, name, remaining, by_finalizer)
+    if remaining:
+        return  # the next pass comes when some of it goes away
+    current = cluster.store.get(resources.NAMESPACES, None, name)
+    if current is None:
+        return
+    finalized = objects.deep_copy(current)
+    finalized.setdefault("spec", {})["finalizers"] = sorted(
+        f for f in _spec_finalizers(current) if f != KUBERNETES_FINALIZER)
+    _update(cluster, resources.NAMESPACES, finalized, subresource="finalize")
 
 
-def _empty_namespace(cluster: Cluster, namespace: str) -> None:
+def _delete_content(cluster: Cluster, namespace: str) -> tuple[dict[events.GroupResource, int], dict[str, int]]:
     for resource, body in cluster.store.in_namespace(namespace):
         spec = _any_spec(cluster, *resource)
-        meta = objects.meta_of(body)
-        current = cluster.store.get_located(resource, (namespace, str(meta["name"])))
+        current = cluster.store.get_located(resource, (namespace, str(objects.meta_of(body)["name"])))
         if spec is not None and current is not None and not objects.is_deleting(current):
-            cluster.delete_stored(spec, current)
-    if cluster.store.has_namespace_content(namespace):
+            cluster.delete_stored(spec, current, policy="Background")
+    remaining: dict[events.GroupResource, int] = {}
+    by_finalizer: dict[str, int] = {}
+    for resource, body in cluster.store.in_namespace(namespace):
+        remaining[resource] = remaining.get(resource, 0) + 1
+        for finalizer in objects.finalizers_of(body):
+            by_finalizer[finalizer] = by_finalizer.get(finalizer, 0) + 1
+    return remaining, by_finalizer
+
+
+def _write_conditions(cluster: Cluster, name: str, remaining: dict[events.GroupResource, int],
+                      by_finalizer: dict[str, int]) -> None:
+    """``namespaceConditionUpdater``: the conditions of this pass, the "ok" variant of those that do not fail."""
+    failing: dict[str, tuple[str, str]] = {}
+    if remaining:
+        listed = sorted(f"{plural}.{group} has {count} resource instances"
+                        for (group, plural), count in remaining.items())
+        failing["NamespaceContentRemaining"] = ("SomeResourcesRemain",
+                                                f"Some resources are remaining: {', '.join(listed)}")
+    if by_finalizer:
+        listed = sorted(f"{finalizer} in {count} resource instances" for finalizer, count in by_finalizer.items())
+        failing["NamespaceFinalizersRemaining"] = ("SomeFinalizerRemain",
+                                                   f"Some finalizers are remaining: {', '.join(listed)}")
+    current = cluster.store.get(resources.NAMESPACES, None, name)
+    if current is None:
         return
-    ns_body = cluster.store.get(resources.NAMESPACES, None, namespace)
-    if ns_body is not None and objects.is_deleting(ns_body):
-        removed = cluster.store.remove(resources.NAMESPACES, ns_body)
-        after_remove(cluster, resources.NAMESPACES, removed)
+    body = objects.deep_copy(current)
+    status = body.setdefault("status", {})
+    conditions: list[dict[str, Any]] = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    changed = False
+    now = objects.now_rfc3339()
+    for kind in CONDITION_TYPES:
+        state, (reason, message) = ("True", failing[kind]) if kind in failing else ("False", _OK[kind])
+        old = next((c for c in conditions if c.get("type") == kind), None)
+        if old is None:
+            conditions.append({"type": kind, "status": state, "lastTransitionTime": now, "reason": reason,
+                               "message": message})
+            changed = True
+        elif (old.get("status"), old.get("reason"), old.get("message")) != (state, reason, message):
+            if old.get("status") != state:
+                old["lastTransitionTime"] = now
+            old.update(status=state, reason=reason, message=message)
+            changed = True
+    if changed:
+        status["conditions"] = conditions
+        _update(cluster, resources.NAMESPACES, body, subresource="status")

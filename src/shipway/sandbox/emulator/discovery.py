@@ -78,7 +78,7 @@ def resource_list(group: str, version: str, specs: list[ResourceSpec]) -> object
 
 
 def root_paths(catalogue: Catalogue) -> objects.Body:
-    paths = {"/api", "/api/v1", "/apis", "/version"}
+    paths = {"/api", "/api/v1", "/apis", "/version", "/openapi/v2", "/openapi/v3", "/openapi/v3/"}
     for group, versions in catalogue.groups().items():
         paths.add(f"/apis/{group}")
         paths.update(f"/apis/{group}/{v}" for v in versions)

@@ -7,7 +7,6 @@ gaps it closes). Paths that are neither API nor discovery still reach kmock's ow
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Callable
@@ -22,10 +21,13 @@ from shipway.sandbox.emulator import (
     accounting,
     admission,
     collecting,
+    controllers,
     discovery,
     errors,
     handling,
     kubeconfig,
+    limits,
+    openapi,
     paths,
     rbac,
     resources,
@@ -68,9 +70,14 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     without ``users`` or an ``authenticator``); ``dryRun=All`` writes are answered and never stored.
     """
 
-    service_account_delay: float = 0.05  # the ServiceAccount controller's lag after a namespace appears
+    service_account_delay: float = controllers.SERVICE_ACCOUNT_DELAY  # ServiceAccount controller's lag (seconds)
+    gc_delay: float = controllers.GC_DELAY  # the garbage collector's lag after a change of ownership
+    namespace_deletion_delay: float = controllers.NAMESPACE_DELETION_DELAY  # a namespace controller pass's lag
     bookmark_interval: float = 60.0
-    change_retention: int = 50_000  # changes kept for watches to resume from; older ones get 410 Gone
+    change_retention: int = 10_000  # changes kept for watches and paginated lists; older ones get 410 Gone...
+    change_retention_seconds: float | None = 300.0  # ... and changes older than this (etcd's compaction interval)
+    min_request_timeout: float = 1800.0  # watches without timeoutSeconds end after 1 to 2 times this
+    owner_references_permission_enforcement: bool = True  # the admission plugin (see :mod:`guards`)
     initial_namespaces: tuple[str, ...] = INITIAL_NAMESPACES
     authenticator: access.Authenticator | None = None
     authorizer: access.Authorizer | None = None
@@ -86,13 +93,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     rbac: rbac.RbacAuthorizer = attrs.field(init=False)
     webhooks: admission.ValidatingWebhooks = attrs.field(init=False)
     side: SideEndpoints = attrs.field(init=False)
-    _pending: set[asyncio.TimerHandle] = attrs.field(factory=set, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        store = ObjectStore(array=self.objects, retention=self.change_retention)
-        self.cluster = Cluster(catalogue=self.catalogue, store=store,
-                               schedule_service_account=self._schedule_service_account)
+        store = ObjectStore(array=self.objects, retention=self.change_retention,
+                            retention_seconds=self.change_retention_seconds)
+        self.cluster = Cluster(catalogue=self.catalogue, store=store, timing=controllers.Timing(
+            service_account_delay=self.service_account_delay, gc_delay=self.gc_delay,
+            namespace_deletion_delay=self.namespace_deletion_delay))
+        self.cluster.authorizer = lambda: self.authorizer if self.authenticator is not None else None
+        self.cluster.owner_references_permission_enforcement = self.owner_references_permission_enforcement
+        self.cluster.min_request_timeout = self.min_request_timeout
         for name in self.initial_namespaces:
             self.cluster.create(resources.NAMESPACES, None, {"metadata": {"name": name}})
             collecting.ensure_default_service_account(self.cluster, name)
@@ -123,23 +134,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         """End every open watch stream (and answer held ones 503), as an API server does when it shuts down."""
         self.cluster.store.changes.close()
         self.watch_gate.refuse_held()
-        for handle in self._pending:
-            handle.cancel()
-        self._pending.clear()
-
-    def _schedule_service_account(self, action: Callable[[], None]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            action()
-            return
-
-        def run() -> None:
-            self._pending.discard(handle)
-            action()
-
-        handle = loop.call_later(self.service_account_delay, run)
-        self._pending.add(handle)
+        self.cluster.timers.cancel()  # the controllers stop with the server
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         """Entry point from aiohttp: kmock's own, minus its path parser (it fails on /api/v1/namespaces)."""
@@ -195,6 +190,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 body = discovery.SERVER_VERSION if url_path.startswith("/version") else \
                     discovery.root_paths(self.catalogue)
                 response = handling.json_response(body)
+            elif openapi.handles(url_path):  # OpenAPI v2/v3 documents (see :mod:`openapi`)
+                response = openapi.serve(raw, self.catalogue)
             elif url_path in _PLAIN_OK:
                 response = aiohttp.web.Response(text="ok")
             else:
@@ -222,6 +219,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             name=route.name or access.selected_name(verb, query.get("fieldSelector")),
         ), authenticator=self.authenticator, authorizer=self.authorizer)  # before routing, as the API server does
         spec = handling.resolve(self.cluster, route)
+        limits.check_request_body(verb, body)  # 413 over 3 MiB
         fault = self.faults.take(verb=verb, group=route.group, plural=route.plural, subresource=route.subresource,
                                  namespace=namespace, name=route.name, user=caller.username if caller else None)
         if fault is not None:
@@ -242,13 +240,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         """Reviews are computed, answered with 201, and never stored."""
         if verb != "create" or route.name is not None:
             raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
-        authorizer = self.authorizer if self.authorizer is not None else self.rbac
-        if spec.key == resources.TOKEN_REVIEWS.key:
-            answer = await reviews.token_review(body, self.authenticator)
-        elif spec.key == resources.SELF_SUBJECT_ACCESS_REVIEWS.key:
-            answer = await reviews.self_subject_access_review(body, caller, self.authorizer)
-        else:
-            answer = await reviews.subject_access_review(spec, body, authorizer, namespace=route.namespace)
+        answer = await reviews.answer(spec, body, namespace=route.namespace, caller=caller,
+                                      authenticator=self.authenticator, authorizer=self.authorizer, rbac=self.rbac)
         return handling.json_response(answer, status=201)
 
     async def _serve_by_kmock(self, request: Any) -> aiohttp.web.StreamResponse:

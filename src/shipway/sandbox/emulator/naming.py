@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from shipway.sandbox.emulator import errors, resources
+from shipway.sandbox.emulator import builtin_rules, errors, resources
 from shipway.sandbox.emulator.resources import ResourceSpec
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -20,9 +20,7 @@ _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
 _LABEL_MESSAGE = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
                   "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
                   "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
-_SUBDOMAIN_MESSAGE = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-                      "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-                      "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+_SUBDOMAIN_MESSAGE = builtin_rules.subdomain_errors("-")[0]  # one backslash in the regex, as Go prints it
 _LABEL_KINDS = frozenset({resources.NAMESPACES.key})
 _PATH_SEGMENT_GROUPS = frozenset({"rbac.authorization.k8s.io"})  # ValidateRBACName: any path segment name
 

@@ -9,8 +9,12 @@ Supported content types, as the API server names them:
   unioned (``$deleteFromPrimitiveList/<field>`` removes); ``$patch: replace|delete`` is honoured; other
   ``$`` directives (``$setElementOrder``, ``$retainKeys``) are dropped (a known simplification);
 * ``application/json-patch+json``: RFC 6902, a failed ``test`` is 422 Invalid;
-* ``application/apply-patch+yaml``: server-side apply simplified to create-or-merge, without
-  ``managedFields`` or field-ownership conflicts.
+* ``application/apply-patch+yaml``: server-side apply, with field ownership and conflicts (see
+  :mod:`server_side_apply`; not applied here).
+
+Custom resources accept every type but strategic merge, which they answer with 415 Unsupported Media Type
+(their Go types are unknown to the server: https://kubernetes.io/docs/tasks/manage-kubernetes-objects/
+update-api-object-kubectl-patch/#notes-on-the-strategic-merge-patch), as does any unknown content type.
 """
 
 from __future__ import annotations
@@ -30,17 +34,37 @@ JSON_PATCH = "application/json-patch+json"
 APPLY = "application/apply-patch+yaml"
 APPLY_CBOR = "application/apply-patch+cbor"
 KNOWN = frozenset({MERGE, STRATEGIC, JSON_PATCH, APPLY})
+# in the order the patch handler lists them (``patchTypes`` of the built-in and of the custom resource handlers)
+BUILTIN_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
+CUSTOM_TYPES = (JSON_PATCH, MERGE, APPLY)
 
 
 def content_type(header: str | None) -> str:
     return (header or "").split(";", 1)[0].strip().lower()
 
 
+def check_content_type(kind: str, *, custom: bool) -> None:
+    """415 Unsupported Media Type for a patch type the resource does not take (strategic merge on a custom
+    resource, or an unknown type): ``negotiation.NewUnsupportedMediaTypeError(patchTypes)``."""
+    accepted = CUSTOM_TYPES if custom else BUILTIN_TYPES
+    if kind not in accepted:
+        raise errors.UnsupportedMedia(f"the body of the request was in an unknown format - accepted media "
+                                      f"types include: {', '.join(accepted)}")
+
+
+def check_document(kind: str, doc: Any) -> Any:
+    """A decoded JSON, merge or strategic patch document of the right shape (400 otherwise)."""
+    if kind == JSON_PATCH:
+        if not isinstance(doc, list):
+            raise errors.BadRequest("json patch must be a list of operations")
+    elif not isinstance(doc, dict):
+        raise errors.BadRequest("patch body must be a JSON/YAML object")
+    return doc
+
+
 def parse_document(kind: str, raw: bytes) -> Any:
     """Decode a patch body; YAML for apply patches, JSON for the others."""
-    if kind not in KNOWN:
-        raise errors.UnsupportedMedia(f"the body of the request was in an unknown format - accepted media "
-                                      f"types include: {', '.join(sorted(KNOWN))}")
+    check_content_type(kind, custom=False)
     try:
         doc = yaml.safe_load(raw.decode()) if kind == APPLY else json.loads(raw or b"null")
     except (ValueError, yaml.YAMLError) as exc:

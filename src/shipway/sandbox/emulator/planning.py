@@ -17,9 +17,13 @@ import dataclasses
 from typing import Any, Literal
 
 from shipway.sandbox.emulator import (
+    builtin_rules,
+    builtin_types,
+    deletion,
     errors,
     event_rules,
     event_versions,
+    fielderrors,
     objects,
     patches,
     policies,
@@ -49,7 +53,6 @@ class Write:
     subresource: str | None = None
     old: objects.Body | None = None  # the stored object the write was computed from (None: a creation)
     new: objects.Body | None = None  # the object to store (None: a removal)
-    orphan: bool = False  # propagationPolicy Orphan: dependents lose their reference first
     upsert: bool = False  # an apply that creates: a concurrent creation means plan again, not 409
     named: bool = True  # False when the request had only a generateName (admission is then told no name)
 
@@ -85,9 +88,10 @@ def plan_create(store: ObjectStore, spec: ResourceSpec, namespace: str | None, i
     if not isinstance(incoming, dict):
         raise errors.BadRequest("the request body must be a JSON object")
     namespace = namespace or objects.meta_of(incoming).get("namespace") if spec.namespaced else None
-    if spec.namespaced and namespace:
-        check_namespace_open(store, namespace)
     name = objects.meta_of(incoming).get("name")
+    if spec.namespaced and namespace:
+        check_namespace_open(store, namespace, spec,
+                             str(name or objects.meta_of(incoming).get("generateName") or ""))
     if name and store.get(spec, namespace, str(name)) is not None:
         raise errors.already_exists(spec.plural, str(name), spec.group)
     body = stamping.prepare_new(spec, decoded(spec, incoming), namespace=namespace,
@@ -106,6 +110,10 @@ def plan_update(store: ObjectStore, spec: ResourceSpec, namespace: str | None, n
         raise errors.BadRequest("the request body must be a JSON object")
     stored = stored_object(store, spec, namespace, name)
     stamping.check_precondition(spec, stored, incoming)
+    uid, stored_uid = objects.meta_of(incoming).get("uid"), objects.meta_of(stored).get("uid")
+    if uid not in (None, "") and uid != stored_uid:  # an update's object uid is a precondition (409)
+        raise deletion.conflict(spec, name, f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                                            f"{stored_uid}")
     return _plan_replace(spec, stored, incoming, subresource=subresource)
 
 
@@ -134,27 +142,32 @@ def plan_patch(store: ObjectStore, spec: ResourceSpec, namespace: str | None, na
 
 def plan_delete(store: ObjectStore, spec: ResourceSpec, namespace: str | None, name: str, *,
                 options: objects.Body | None = None) -> Write:
+    """A DELETE: the object removed, marked for deletion (finalizers, a propagation policy, a namespace), or left
+    as it is (already being deleted the same way); see :mod:`deletion`."""
     stored = stored_object(store, spec, namespace, name)
     options = options or {}
-    preconditions = options.get("preconditions") or {}
+    conflict = deletion.precondition_conflict(spec, name, stored, options.get("preconditions") or {})
+    if conflict is not None:
+        raise conflict
+    action, marked = deletion.outcome(spec, stored, deletion.policy_of(options, stored))
     meta = objects.meta_of(stored)
-    if preconditions.get("resourceVersion") not in (None, meta.get("resourceVersion")):
-        raise errors.conflict(spec.plural, name, spec.group)
-    if preconditions.get("uid") not in (None, meta.get("uid")):
-        raise errors.conflict(spec.plural, name, spec.group)
     write = Write(operation="DELETE", action="remove", spec=spec, namespace=meta.get("namespace"), name=name,
-                  old=stored, orphan=options.get("propagationPolicy") == "Orphan")
-    if objects.is_deleting(stored):
+                  old=stored)
+    if action == "noop":
         write.action, write.new = "noop", stored
-    elif objects.finalizers_of(stored) or spec.key == resources.NAMESPACES.key:
-        write.action, write.new = "mark", stamping.mark_deleting(stored)
+    elif action == "mark":
+        write.action, write.new = "mark", marked
     return write
 
 
 def _plan_replace(spec: ResourceSpec, stored: objects.Body, incoming: objects.Body, *,
                   subresource: str | None) -> Write:
+    uid, stored_uid = objects.meta_of(incoming).get("uid"), objects.meta_of(stored).get("uid")
+    if uid not in (None, "") and uid != stored_uid and subresource is None:  # a patch that changes it
+        name = str(objects.meta_of(stored).get("name") or "")
+        fielderrors.raise_if(spec.kind, spec.group, name, [fielderrors.immutable("metadata.uid", str(uid))])
     body = stamping.prepare_update(spec, stored, decoded(spec, incoming), subresource=subresource)
-    validate(spec, body, old=stored)
+    validate(spec, body, old=stored, subresource=subresource)
     meta = objects.meta_of(stored)
     return Write(operation="UPDATE", action="noop" if body == stored else "update", spec=spec,
                  namespace=meta.get("namespace"), name=str(meta["name"]), subresource=subresource,
@@ -169,42 +182,59 @@ def stored_object(store: ObjectStore, spec: ResourceSpec, namespace: str | None,
     return stored
 
 
-def check_namespace_open(store: ObjectStore, namespace: str) -> None:
+def check_namespace_open(store: ObjectStore, namespace: str, spec: ResourceSpec | None = None,
+                         name: str = "") -> None:
+    """The NamespaceLifecycle admission plugin: 404 for a missing namespace, 403 (with the cause
+    ``NamespaceTerminating``) for one being deleted."""
     ns = store.get(resources.NAMESPACES, None, namespace)
     if ns is None:
         raise errors.not_found("namespaces", namespace)
     if objects.is_deleting(ns):
-        raise errors.Forbidden(f"unable to create new content in namespace {namespace} because it is being"
-                               " terminated", details=errors.details("namespaces", namespace))
+        detail = f"unable to create new content in namespace {namespace} because it is being terminated"
+        plural, group = (spec.plural, spec.group) if spec is not None else ("", "")
+        qualified = f"{plural}.{group}" if group else plural
+        message = detail if not plural else f'{qualified} "{name}" is forbidden: {detail}' if name else \
+            f"{qualified} is forbidden: {detail}"
+        found = errors.details(plural, name or None, group) if plural else {}
+        found["causes"] = [{"reason": "NamespaceTerminating", "message": f"namespace {namespace} is being terminated",
+                            "field": "metadata.namespace"}]
+        raise errors.Forbidden(message, details=found)
 
 
 def decoded(spec: ResourceSpec, incoming: objects.Body) -> objects.Body:
-    """The object as the API server decodes it: a custom object pruned and defaulted to its CRD's schema,
-    a webhook configuration, an admission policy or binding with its defaults."""
+    """The object as the API server decodes it: a built-in kind read into its Go type (400 on a type error, unknown
+    fields dropped, empty ``omitempty`` fields left out, defaults: :mod:`builtin_types`), a custom object pruned
+    and defaulted to its CRD's schema, a webhook configuration, an admission policy or binding with its
+    defaults."""
     if webhooks.is_configuration(spec):
-        return webhooks.defaulted(incoming)
-    if policies.is_policy(spec) or policies.is_binding(spec):
-        return policies.defaulted(spec, incoming)
-    return incoming if spec.schema is None else schemas.prune_and_default(spec.schema, incoming)
+        incoming = webhooks.defaulted(incoming)
+    elif policies.is_policy(spec) or policies.is_binding(spec):
+        incoming = policies.defaulted(spec, incoming)
+    elif spec.schema is not None:
+        incoming = schemas.prune_and_default(spec.schema, incoming)
+    return builtin_types.decode(spec, incoming)
 
 
-def validate(spec: ResourceSpec, body: objects.Body, *, old: objects.Body | None) -> None:
-    """422 Invalid, every cause listed: a custom object against its CRD's schema (ratcheting on updates), a
-    webhook configuration, an admission policy or binding against the rules of admissionregistration/v1
-    (a policy's CEL compiled), an Event against the rules of its version (:mod:`event_rules`)."""
-    if webhooks.is_configuration(spec):
-        webhooks.validate_configuration(spec, body, old=old)
+def validate(spec: ResourceSpec, body: objects.Body, *, old: objects.Body | None,
+             subresource: str | None = None) -> None:
+    """422 Invalid, every cause listed: the metadata of every object and the fields of the built-in kinds
+    (:mod:`builtin_rules`), a custom object against its CRD's schema (ratcheting on updates), a webhook
+    configuration, an admission policy or binding against the rules of admissionregistration/v1 (a policy's CEL
+    compiled), an Event against the rules of its version (:mod:`event_rules`)."""
+    name = str(objects.meta_of(body).get("name") or "")
+    found: list[fielderrors.AnyError] = list(
+        builtin_rules.errors_of(spec, body, old, subresource=subresource))
+    if webhooks.is_configuration(spec) or policies.is_policy(spec) or policies.is_binding(spec) or \
+            event_versions.is_event(spec.group, spec.plural):
+        fielderrors.raise_if(spec.kind, spec.group, name, found)
+        if webhooks.is_configuration(spec):
+            webhooks.validate_configuration(spec, body, old=old)
+        elif event_versions.is_event(spec.group, spec.plural):
+            event_rules.validate(spec, body, old=old)
+        else:
+            policies.validate(spec, body)
         return
-    if policies.is_policy(spec) or policies.is_binding(spec):
-        policies.validate(spec, body)
-        return
-    if event_versions.is_event(spec.group, spec.plural):
-        event_rules.validate(spec, body, old=old)
-        return
-    if spec.schema is None:
-        return
-    causes = schemas.validate(spec.schema, body, old=old)
-    if causes:
-        name = str(objects.meta_of(body).get("name") or "")
-        raise errors.invalid(spec.kind, spec.group, name, [c.as_json() for c in causes],
-                             message=schemas.message(spec.kind, spec.group, name, causes))
+    if spec.schema is not None:
+        found += [fielderrors.RawError(c.field, c.reason, c.message)
+                  for c in schemas.validate(spec.schema, body, old=old)]
+    fielderrors.raise_if(spec.kind, spec.group, name, found)

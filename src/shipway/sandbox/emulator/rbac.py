@@ -164,6 +164,22 @@ class RbacAuthorizer:
             return Decision(False, "")
         return Decision(False, "RBAC: " + (problems[0] if len(problems) == 1 else f"[{', '.join(problems)}]"))
 
+    def rules_for(self, user: UserInfo, namespace: str) -> tuple[list[Rule], list[str]]:
+        """Every rule that applies to ``user`` in ``namespace`` (``""``: cluster scope), and the errors met
+        resolving them (a binding to a missing role): ``DefaultRuleResolver.RulesFor``."""
+        rules: list[Rule] = []
+        problems: list[str] = []
+
+        def visit(_source: str, rule: Rule | None, error: str | None) -> bool:
+            if rule is not None:
+                rules.append(rule)
+            if error is not None:
+                problems.append(error)
+            return True
+
+        self.visit_rules(user, namespace, visit)
+        return rules, problems
+
     def visit_rules(self, user: UserInfo, namespace: str, visitor: Visitor) -> None:
         """Every rule that applies to ``user`` in ``namespace`` (``""``: cluster scope), until ``visitor``
         answers False (``DefaultRuleResolver.VisitRulesFor``)."""

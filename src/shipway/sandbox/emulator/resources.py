@@ -82,7 +82,8 @@ AUTHORIZATION = "authorization.k8s.io"
 ADMISSIONREGISTRATION = "admissionregistration.k8s.io"
 
 BUILTIN_RESOURCES: tuple[ResourceSpec, ...] = (
-    _core("namespaces", "Namespace", namespaced=False, status=True, short=("ns",)),
+    dataclasses.replace(_core("namespaces", "Namespace", namespaced=False, status=True, short=("ns",)),
+                        subresources=frozenset({"status", "finalize"})),
     _core("secrets", "Secret"),
     _core("serviceaccounts", "ServiceAccount", short=("sa",)),
     _core("configmaps", "ConfigMap", short=("cm",)),
@@ -108,6 +109,8 @@ BUILTIN_RESOURCES: tuple[ResourceSpec, ...] = (
              namespaced=False, status=True),
     _grouped(ADMISSIONREGISTRATION, "v1", "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding",
              namespaced=False),
+    _review(AUTHORIZATION, "selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+    _review(AUTHENTICATION, "selfsubjectreviews", "SelfSubjectReview"),
 )
 
 NAMESPACES = BUILTIN_RESOURCES[0]
@@ -118,6 +121,7 @@ TOKEN_REVIEWS, SUBJECT_ACCESS_REVIEWS, SELF_SUBJECT_ACCESS_REVIEWS, LOCAL_SUBJEC
     BUILTIN_RESOURCES[12:16]
 VALIDATING_WEBHOOK_CONFIGURATIONS, MUTATING_WEBHOOK_CONFIGURATIONS = BUILTIN_RESOURCES[16:18]
 VALIDATING_ADMISSION_POLICIES, VALIDATING_ADMISSION_POLICY_BINDINGS = BUILTIN_RESOURCES[18:20]
+SELF_SUBJECT_RULES_REVIEWS, SELF_SUBJECT_REVIEWS = BUILTIN_RESOURCES[20:22]
 
 
 def version_priority(version: str) -> tuple[int, int, int, str]:

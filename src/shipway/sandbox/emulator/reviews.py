@@ -7,6 +7,16 @@
   exactly as given (no group is added) on ``spec.resourceAttributes`` or ``spec.nonResourceAttributes``.
 * ``.../namespaces/NS/localsubjectaccessreviews``: the same, confined to its namespace.
 * ``.../selfsubjectaccessreviews``: a decision for the caller (the user the request authenticated as).
+* ``.../selfsubjectrulesreviews`` (``kubectl auth can-i --list``): every rule the caller holds in
+  ``spec.namespace`` (required: 400 ``no namespace on request``), as RBAC's ``RulesFor`` lists them (cluster-wide
+  bindings first): ``status.resourceRules`` and ``status.nonResourceRules``, ``incomplete`` (true when the
+  authorizer is not RBAC and cannot list rules), ``evaluationError`` (bindings to missing roles). Without an
+  authorizer (everything allowed), ``*`` for everything, as ``AlwaysAllow`` answers.
+* ``POST /apis/authentication.k8s.io/v1/selfsubjectreviews`` (``kubectl auth whoami``): the caller's
+  ``status.userInfo`` (username, uid, groups, extra; the anonymous user without authentication).
+
+A SubjectAccessReview is decided for exactly the user it names: ``spec.user``, ``spec.uid``, ``spec.groups``
+and ``spec.extra`` (no group is added: a review for a ``system:masters`` group member is allowed everything).
 
 Each answer is the posted object with its ``status`` filled in, with 201 Created; nothing is written to the
 store, so any number of nameless reviews can be posted (kmock alone would answer the second one with 409).
@@ -15,22 +25,28 @@ store, so any number of nameless reviews can be posted (kmock alone would answer
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from shipway.sandbox.emulator import errors, objects
 from shipway.sandbox.emulator.access import Authenticator, Authorizer, Decision, RequestAttributes, UserInfo
 from shipway.sandbox.emulator.resources import (
     LOCAL_SUBJECT_ACCESS_REVIEWS,
     SELF_SUBJECT_ACCESS_REVIEWS,
+    SELF_SUBJECT_REVIEWS,
+    SELF_SUBJECT_RULES_REVIEWS,
     SUBJECT_ACCESS_REVIEWS,
     TOKEN_REVIEWS,
     ResourceSpec,
 )
-from shipway.sandbox.emulator.users import ANONYMOUS
+from shipway.sandbox.emulator.users import ANONYMOUS, ANONYMOUS_USER
+
+if TYPE_CHECKING:
+    from shipway.sandbox.emulator.rbac import RbacAuthorizer
 
 API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"  # the API server's implicit audience
 REVIEW_RESOURCES = (TOKEN_REVIEWS, SUBJECT_ACCESS_REVIEWS, SELF_SUBJECT_ACCESS_REVIEWS,
-                    LOCAL_SUBJECT_ACCESS_REVIEWS)
+                    LOCAL_SUBJECT_ACCESS_REVIEWS, SELF_SUBJECT_RULES_REVIEWS, SELF_SUBJECT_REVIEWS)
 _REVIEW_KEYS = frozenset(spec.key for spec in REVIEW_RESOURCES)
 
 
@@ -155,7 +171,8 @@ async def subject_access_review(spec: ResourceSpec, raw: bytes, authorizer: Auth
         raise errors.BadRequest(f"not a {spec.kind}: spec.groups must be a list of strings")
     if not username and not groups:
         raise _invalid(spec, body, "spec.user", username, "at least one of user or group must be specified")
-    user = UserInfo(username=username, uid=str(review_spec.get("uid") or ""), groups=tuple(groups))
+    user = UserInfo(username=username, uid=str(review_spec.get("uid") or ""), groups=tuple(groups),
+                    extra=_extra(spec, review_spec.get("extra")))
     return _answer(spec, body, _status(await authorizer(user, attributes)), namespace)
 
 
@@ -168,3 +185,90 @@ async def self_subject_access_review(raw: bytes, caller: UserInfo | None,
     if caller is None or authorizer is None:
         return _answer(SELF_SUBJECT_ACCESS_REVIEWS, body, {"allowed": True})
     return _answer(SELF_SUBJECT_ACCESS_REVIEWS, body, _status(await authorizer(caller, attributes)))
+
+
+def _extra(spec: ResourceSpec, value: Any) -> Mapping[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+            isinstance(v, list) and all(isinstance(i, str) for i in v) for v in value.values()):
+        raise errors.BadRequest(f"not a {spec.kind}: spec.extra must be a map of lists of strings")
+    return {str(k): tuple(v) for k, v in value.items()}
+
+
+# -- SelfSubjectRulesReview ---------------------------------------------------------------------------------
+_ALL_RESOURCES = {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}
+_ALL_NON_RESOURCES = {"verbs": ["*"], "nonResourceURLs": ["*"]}
+
+
+def _strings(rule: Mapping[str, Any], key: str) -> list[str]:
+    value = rule.get(key) or []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def self_subject_rules_review(raw: bytes, caller: UserInfo | None, authorizer: Authorizer | None,
+                              rbac: RbacAuthorizer) -> objects.Body:
+    """What the caller may do in ``spec.namespace`` (``RBACAuthorizer.RulesFor``)."""
+    body = _decode(raw, SELF_SUBJECT_RULES_REVIEWS)
+    namespace = str((body.get("spec") or {}).get("namespace") or "")
+    if not namespace:
+        raise errors.BadRequest("no namespace on request")
+    if caller is None or authorizer is None:
+        status: objects.Body = {"resourceRules": [dict(_ALL_RESOURCES)],
+                                "nonResourceRules": [dict(_ALL_NON_RESOURCES)], "incomplete": False}
+        return _answer(SELF_SUBJECT_RULES_REVIEWS, body, status)
+    if authorizer is not rbac:  # another authorizer cannot list what it would allow
+        return _answer(SELF_SUBJECT_RULES_REVIEWS, body, {"resourceRules": [], "nonResourceRules": [],
+                                                          "incomplete": True})
+    rules, problems = rbac.rules_for(caller, namespace)
+    resource_rules: list[objects.Body] = []
+    non_resource_rules: list[objects.Body] = []
+    for rule in rules:
+        if _strings(rule, "resources"):
+            resource_rule: objects.Body = {"verbs": _strings(rule, "verbs")}
+            for key in ("apiGroups", "resources", "resourceNames"):
+                if _strings(rule, key):
+                    resource_rule[key] = _strings(rule, key)
+            resource_rules.append(resource_rule)
+        if _strings(rule, "nonResourceURLs"):
+            non_resource_rules.append({"verbs": _strings(rule, "verbs"),
+                                       "nonResourceURLs": _strings(rule, "nonResourceURLs")})
+    status = {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": False}
+    if problems:
+        status["evaluationError"] = problems[0] if len(problems) == 1 else f"[{', '.join(problems)}]"
+    return _answer(SELF_SUBJECT_RULES_REVIEWS, body, status)
+
+
+# -- SelfSubjectReview ----------------------------------------------------------------------------------------
+def self_subject_review(raw: bytes, caller: UserInfo | None) -> objects.Body:
+    """Who the caller is, as the API server authenticated them."""
+    body = _decode(raw, SELF_SUBJECT_REVIEWS)
+    user = caller if caller is not None else ANONYMOUS_USER
+    info: objects.Body = {"username": user.username}
+    if user.uid:
+        info["uid"] = user.uid
+    if user.groups:
+        info["groups"] = list(user.groups)
+    if user.extra:
+        info["extra"] = {k: list(v) for k, v in user.extra.items()}
+    metadata = dict(body.get("metadata") or {}) if isinstance(body.get("metadata"), dict) else {}
+    metadata["creationTimestamp"] = None
+    return {"kind": SELF_SUBJECT_REVIEWS.kind, "apiVersion": SELF_SUBJECT_REVIEWS.group_version,
+            "metadata": metadata, "status": {"userInfo": info}}
+
+
+# -- dispatch ------------------------------------------------------------------------------------------------
+async def answer(spec: ResourceSpec, body: bytes, *, namespace: str | None, caller: UserInfo | None,
+                 authenticator: Authenticator | None, authorizer: Authorizer | None,
+                 rbac: RbacAuthorizer) -> objects.Body:
+    """The answer to a review posted to ``spec`` (in ``namespace`` for a LocalSubjectAccessReview)."""
+    if spec.key == TOKEN_REVIEWS.key:
+        return await token_review(body, authenticator)
+    if spec.key == SELF_SUBJECT_ACCESS_REVIEWS.key:
+        return await self_subject_access_review(body, caller, authorizer)
+    if spec.key == SELF_SUBJECT_RULES_REVIEWS.key:
+        return self_subject_rules_review(body, caller, authorizer, rbac)
+    if spec.key == SELF_SUBJECT_REVIEWS.key:
+        return self_subject_review(body, caller)
+    return await subject_access_review(spec, body, authorizer if authorizer is not None else rbac,
+                                       namespace=namespace)

@@ -13,21 +13,35 @@ What the apiextensions-apiserver does with ``spec.versions[].schema.openAPIV3Sch
 * ratcheting on updates (on by default since 1.30): a value deep-equal to its old counterpart (object
   properties by name, list-map items by key) is not validated again.
 
+* ``format`` of strings (``date``, ``date-time``, ``duration``, ``uuid``/``uuid3``/``uuid4``/``uuid5``,
+  ``email``, ``hostname``, ``ipv4``, ``ipv6``, ``cidr``, ``mac``, ``uri``, ``byte``, ``hexcolor``):
+  ``Invalid value: "x": spec.a in body must be of type email: "x"``; other formats are not checked (as the
+  API server ignores formats it does not know);
+* ``x-kubernetes-validations``: CEL rules (see :mod:`crd_rules`), after everything else, skipped when a type
+  or enum error was found.
+
 The root's ``apiVersion``, ``kind`` and ``metadata`` are left to the object-meta handling: never pruned,
-defaulted or validated here. ``format``, ``x-kubernetes-validations`` (CEL), ``x-kubernetes-embedded-resource``
-and ``allOf``/``anyOf``/``oneOf``/``not`` are not interpreted. Messages follow the API server's
-``field.Error`` bodies (``Invalid value: "x": spec.a in body should match '...'``).
+defaulted or validated here (but the root's CEL rules see them). ``x-kubernetes-embedded-resource`` and
+``allOf``/``anyOf``/``oneOf``/``not`` are not interpreted. Messages follow the API server's ``field.Error``
+bodies (``Invalid value: "x": spec.a in body should match '...'``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import dataclasses
+import datetime
 import functools
+import ipaddress
 import json
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
+
+from shipway.sandbox.emulator import crd_rules
 
 Schema = Mapping[str, Any]
 PRESERVE = "x-kubernetes-preserve-unknown-fields"
@@ -94,9 +108,21 @@ def validate(schema: Schema, body: Mapping[str, Any], *, old: Mapping[str, Any] 
     old_rest = _MISSING if old is None else {k: v for k, v in old.items() if k not in _ROOT_KEPT}
     found: list[Cause] = []
     lists: list[Cause] = []
-    _check(root, rest, "", old_rest, found, lists)
+    rules: list[Cause] = []
+    _check(root, rest, "", old_rest, found, lists, rules)
+    if root.get("x-kubernetes-validations") and not (old is not None and _equal(dict(old), dict(body))):
+        meta = {k: v for k, v in (body.get("metadata") or {}).items() if k in ("name", "generateName")}
+        whole = {**rest, **{k: body[k] for k in ("apiVersion", "kind") if k in body}, "metadata": meta}
+        old_whole: Any = None
+        if old is not None:
+            old_meta = {k: v for k, v in (old.get("metadata") or {}).items() if k in ("name", "generateName")}
+            old_whole = {**old_rest, **{k: old[k] for k in ("apiVersion", "kind") if k in old}, "metadata": old_meta}
+        rules[:0] = [Cause(e.reason, e.field, e.message) for e in crd_rules.evaluate(
+            root, whole, old_whole, "", has_old=old is not None)]
+    if rules and any(c.reason in ("FieldValueTypeInvalid", "FieldValueNotSupported") for c in found):
+        rules = [Cause("FieldValueInvalid", "<nil>", f'Invalid value: "null": {crd_rules.BLOCKED}')]
     unique: dict[str, Cause] = {}
-    for cause in found + lists:
+    for cause in found + lists + rules:
         unique.setdefault(str(cause), cause)
     return list(unique.values())
 
@@ -168,9 +194,13 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b) if numbers else _equal(a, b)
 
 
-def _check(schema: Schema, value: Any, path: str, old: Any, found: list[Cause], lists: list[Cause]) -> None:
+def _check(schema: Schema, value: Any, path: str, old: Any, found: list[Cause], lists: list[Cause],
+           rules: list[Cause]) -> None:
     if _equal(old, value):
         return  # ratcheting: unchanged values are not validated again
+    if path and schema.get("x-kubernetes-validations"):  # the root's rules see the whole object: see validate()
+        rules.extend(Cause(e.reason, e.field, e.message) for e in crd_rules.evaluate(
+            schema, value, None if old is _MISSING else old, path, has_old=old is not _MISSING))
     if value is None and schema.get("nullable") is True:
         return
     wanted = ["integer", "string"] if schema.get(INT_OR_STRING) is True else \
@@ -189,9 +219,9 @@ def _check(schema: Schema, value: Any, path: str, old: Any, found: list[Cause], 
         found.append(Cause("FieldValueNotSupported", path,
                            f"Unsupported value: {_go(value)}: supported values: {supported}"))
     if isinstance(value, dict):
-        _check_object(schema, value, path, old if isinstance(old, dict) else {}, found, lists)
+        _check_object(schema, value, path, old if isinstance(old, dict) else {}, found, lists, rules)
     elif isinstance(value, list):
-        _check_array(schema, value, path, old if isinstance(old, list) else [], found, lists)
+        _check_array(schema, value, path, old if isinstance(old, list) else [], found, lists, rules)
 
 
 def _check_string(schema: Schema, value: str, path: str, found: list[Cause]) -> None:
@@ -205,6 +235,86 @@ def _check_string(schema: Schema, value: str, path: str, found: list[Cause]) -> 
         compiled = _compiled(schema["pattern"])
         if compiled is not None and compiled.search(value) is None:
             found.append(_invalid(path, value, f"should match '{schema['pattern']}'"))
+    check = _FORMATS.get(str(schema.get("format") or ""))
+    if check is not None and not check(value):
+        shown = json.dumps(value, ensure_ascii=False)
+        found.append(_invalid(path, value, f"must be of type {schema['format']}: {shown}"))
+
+
+# -- formats (kube-openapi's strfmt registry, as the apiextensions-apiserver uses it) ----------------------
+_HOST_LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+_PATTERNS = {
+    "uuid": r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$",
+    "uuid3": r"^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$",
+    "uuid4": r"^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$",
+    "uuid5": r"^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$",
+    "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    "hostname": rf"^(?=.{{1,255}}$){_HOST_LABEL}(\.{_HOST_LABEL})*\.?$",
+    "mac": r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}$",
+    "hexcolor": r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$",
+    "duration": r"^[-+]?(\d+(\.\d+)?\s*(ns|us|µs|ms|s|m|h|d|w))+$",
+}
+
+
+def _matches(name: str) -> Any:
+    compiled = re.compile(_PATTERNS[name], re.IGNORECASE if name.startswith("uuid") else 0)
+    return lambda value: compiled.match(value) is not None
+
+
+def _ip(kind: type[Any]) -> Any:
+    def check(value: str) -> bool:
+        try:
+            kind(value)
+        except ValueError:
+            return False
+        return True
+    return check
+
+
+def _cidr(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return "/" in value
+
+
+def _date(value: str) -> bool:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+def _date_time(value: str) -> bool:
+    if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$", value) is None:
+        return False
+    try:
+        datetime.datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", value.replace(" ", "T").replace("t", "T")))
+    except ValueError:
+        return False
+    return True
+
+
+def _uri(value: str) -> bool:
+    parsed = urllib.parse.urlparse(value)
+    return bool(parsed.scheme) or value.startswith("/")
+
+
+def _byte(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+_FORMATS: dict[str, Any] = {
+    **{name: _matches(name) for name in _PATTERNS},
+    "ipv4": _ip(ipaddress.IPv4Address), "ipv6": _ip(ipaddress.IPv6Address), "cidr": _cidr,
+    "date": _date, "date-time": _date_time, "datetime": _date_time, "uri": _uri, "byte": _byte,
+}
 
 
 def _check_number(schema: Schema, value: float, path: str, found: list[Cause]) -> None:
@@ -224,7 +334,7 @@ def _check_number(schema: Schema, value: float, path: str, found: list[Cause]) -
 
 
 def _check_object(schema: Schema, value: dict[str, Any], path: str, old: dict[str, Any], found: list[Cause],
-                  lists: list[Cause]) -> None:
+                  lists: list[Cause], rules: list[Cause]) -> None:
     for key in schema.get("required") or ():
         if key not in value:
             found.append(Cause("FieldValueRequired", _child(path, key), "Required value"))
@@ -237,11 +347,11 @@ def _check_object(schema: Schema, value: dict[str, Any], path: str, old: dict[st
     for key, item in value.items():
         sub = properties.get(key, extra if isinstance(extra, Mapping) else None)
         if sub is not None:
-            _check(sub, item, _child(path, key), old.get(key, _MISSING), found, lists)
+            _check(sub, item, _child(path, key), old.get(key, _MISSING), found, lists, rules)
 
 
 def _check_array(schema: Schema, value: list[Any], path: str, old: list[Any], found: list[Cause],
-                 lists: list[Cause]) -> None:
+                 lists: list[Cause], rules: list[Cause]) -> None:
     if "maxItems" in schema and len(value) > schema["maxItems"]:
         found.append(_too_many(path, len(value), int(schema["maxItems"])))
     if "minItems" in schema and len(value) < schema["minItems"]:
@@ -253,7 +363,7 @@ def _check_array(schema: Schema, value: list[Any], path: str, old: list[Any], fo
     for index, item in enumerate(value):
         at = f"{path}[{index}]"
         if isinstance(items, Mapping):
-            _check(items, item, at, _correlate(list_type, keys, item, old), found, lists)
+            _check(items, item, at, _correlate(list_type, keys, item, old), found, lists, rules)
         if list_type == "set":
             identity: Any = item
         elif list_type == "map" and isinstance(item, dict):

@@ -111,17 +111,25 @@ def _field_value(body: objects.Body, path: str, *, group: str = "", plural: str 
     return "" if node is None else str(node)
 
 
+class CompiledSelector:
+    """One predicate for both selectors; ``everything`` when neither selects anything (a list can then count
+    what remains after a page: ``remainingItemCount``)."""
+
+    def __init__(self, labels: list[Requirement], fields: list[tuple[str, bool, str]], *, group: str,
+                 plural: str) -> None:
+        self._labels, self._fields, self._group, self._plural = labels, fields, group, plural
+        self.everything = not labels and not fields
+
+    def __call__(self, body: objects.Body) -> bool:
+        labels = objects.labels_of(body)
+        if not all(req.matches(labels) for req in self._labels):
+            return False
+        return all((_field_value(body, path, group=self._group, plural=self._plural) == value) == equal
+                   for path, equal, value in self._fields)
+
+
 def compile_selector(*, label_selector: str | None, field_selector: str | None,
                      group: str, plural: str) -> Selector:
     """One predicate for both selectors; raises :class:`errors.BadRequest` on malformed input."""
-    label_reqs = parse_labels(label_selector)
-    field_reqs = parse_fields(field_selector, group=group, plural=plural)
-
-    def matches(body: objects.Body) -> bool:
-        labels = objects.labels_of(body)
-        if not all(req.matches(labels) for req in label_reqs):
-            return False
-        return all((_field_value(body, path, group=group, plural=plural) == value) == equal
-                   for path, equal, value in field_reqs)
-
-    return matches
+    return CompiledSelector(parse_labels(label_selector), parse_fields(field_selector, group=group, plural=plural),
+                            group=group, plural=plural)

@@ -21,7 +21,7 @@ from typing import Self
 
 import aiohttp.web
 
-from shipway.sandbox.emulator import kubeconfig
+from shipway.sandbox.emulator import kubeconfig, limits
 from shipway.sandbox.emulator import tls as certificates
 from shipway.sandbox.emulator.emulator import ClusterEmulator
 
@@ -78,7 +78,7 @@ class EmulatorServer:
         if self._runner is not None:
             raise RuntimeError("the emulator server is already running")
         await self.emulator.__aenter__()
-        server = aiohttp.web.Server(self.emulator, handler_cancellation=True)
+        server = aiohttp.web.Server(self.emulator, handler_cancellation=True, request_factory=limits.make_request)
         runner = aiohttp.web.ServerRunner(server)
         await runner.setup()
         context = None

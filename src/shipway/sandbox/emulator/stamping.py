@@ -6,6 +6,8 @@
   outside ``metadata`` (and outside ``status`` where a status subresource exists) changed;
 * status subresource isolation: a write to ``/status`` changes only ``.status``, a write to the main
   resource keeps the stored ``.status``;
+* a Namespace gets ``spec.finalizers`` with ``kubernetes`` and the phase ``Active`` on create; only its
+  ``/finalize`` subresource changes ``spec.finalizers``, only ``/status`` its status;
 * a Namespace always carries the label ``kubernetes.io/metadata.name: <its name>``, set on create and on every
   update (a write cannot remove or change it), as kube-apiserver does since 1.21 (``NamespaceDefaultLabelName``),
   so that namespace selectors can select a namespace by name.
@@ -17,7 +19,7 @@ import base64
 import secrets
 import uuid
 
-from shipway.sandbox.emulator import errors, naming, objects, resources
+from shipway.sandbox.emulator import errors, managed_fields, naming, objects, resources
 from shipway.sandbox.emulator.resources import ResourceSpec
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -80,8 +82,11 @@ def _fold_string_data(spec: ResourceSpec, body: objects.Body) -> None:
 
 
 def _defaults_on_create(spec: ResourceSpec, body: objects.Body) -> None:
-    if spec.key == resources.NAMESPACES.key:
-        body.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+    if spec.key == resources.NAMESPACES.key:  # namespaceStrategy.PrepareForCreate
+        namespace_spec: objects.Body = body["spec"] if isinstance(body.get("spec"), dict) else {}
+        finalizers = [str(f) for f in namespace_spec.get("finalizers") or []]
+        body["spec"] = {**namespace_spec, "finalizers": finalizers + ([] if "kubernetes" in finalizers
+                                                                      else ["kubernetes"])}
         body["status"] = {"phase": "Active"}
         _label_namespace(body)
     elif spec.key == resources.CRDS.key:
@@ -90,8 +95,6 @@ def _defaults_on_create(spec: ResourceSpec, body: objects.Body) -> None:
         if resources.CRD_CLEANUP_FINALIZER not in finalizers:
             meta["finalizers"] = [*finalizers, resources.CRD_CLEANUP_FINALIZER]
         body["status"] = resources.crd_accepted_status(body)
-    elif spec.key == resources.SERVICEACCOUNTS.key:
-        body.setdefault("secrets", [])
 
 
 def _label_namespace(body: objects.Body) -> None:
@@ -142,10 +145,16 @@ def prepare_update(spec: ResourceSpec, stored: objects.Body, incoming: objects.B
             meta[key] = old_meta[key]
         else:
             meta.pop(key, None)
-    meta.pop("managedFields", None)
+    managed_fields.carry(meta, old_meta)  # kept for controllers' writes; a request recomputes them
     meta["resourceVersion"] = old_meta.get("resourceVersion")
     if spec.key == resources.NAMESPACES.key:
         _label_namespace(body)
+        if subresource != "finalize":  # only /finalize changes spec.finalizers (namespaceStrategy.PrepareForUpdate)
+            stored_spec: objects.Body = stored["spec"] if isinstance(stored.get("spec"), dict) else {}
+            new_spec: objects.Body = body["spec"] if isinstance(body.get("spec"), dict) else {}
+            body["spec"] = {**new_spec, "finalizers": stored_spec.get("finalizers")}
+            if body["spec"]["finalizers"] is None:
+                del body["spec"]["finalizers"]
     body["apiVersion"] = stored.get("apiVersion", spec.group_version)
     body["kind"] = spec.kind
     with_status = not spec.has_status
@@ -167,7 +176,8 @@ def mark_deleting(stored: objects.Body) -> objects.Body:
     body = objects.deep_copy(stored)
     meta = objects.metadata(body)
     meta["deletionTimestamp"] = objects.now_rfc3339()
-    meta["deletionGracePeriodSeconds"] = 0
-    if body.get("kind") == "Namespace":
+    if body.get("kind") == "Namespace":  # the namespace registry's Delete: Terminating, no grace period
         body.setdefault("status", {})["phase"] = "Terminating"
+    else:
+        meta["deletionGracePeriodSeconds"] = 0
     return body

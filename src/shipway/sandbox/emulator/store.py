@@ -29,6 +29,11 @@ from shipway.sandbox.emulator.resources import ResourceSpec
 ObjectKey = tuple[str | None, str]  # (namespace, name)
 
 
+def etcd_key(namespace: str | None, name: str) -> str:
+    """An object's key under its resource's etcd prefix: ``namespace/name``, or ``name`` when cluster-scoped."""
+    return f"{namespace}/{name}" if namespace else name
+
+
 def served_as(spec: ResourceSpec, body: objects.Body) -> objects.Body:
     """A stored object as ``spec``'s version serves it (stored objects are returned as they are, but Events)."""
     if event_versions.is_event(spec.group, spec.plural):
@@ -41,7 +46,8 @@ def _stored_form(spec: ResourceSpec, body: objects.Body) -> objects.Body:
 
 
 class ObjectStore:
-    def __init__(self, *, array: kmock.ObjectsArray, history_limit: int = 8, retention: int = 50_000) -> None:
+    def __init__(self, *, array: kmock.ObjectsArray, history_limit: int = 8, retention: int = 50_000,
+                 retention_seconds: float | None = None) -> None:
         self._array = array
         self._history_limit = history_limit
         self._index: dict[events.GroupResource, dict[ObjectKey, kmock.Object]] = collections.defaultdict(dict)
@@ -52,7 +58,7 @@ class ObjectStore:
         self._gc_queue: dict[str, None] = {}
         self._positions: dict[tuple[events.GroupResource, ObjectKey], int] = {}  # first insertion order
         self._ranks: dict[events.GroupResource, int] = {}
-        self.changes = events.ChangeLog(retention=retention)
+        self.changes = events.ChangeLog(retention=retention, retention_seconds=retention_seconds)
 
     @staticmethod
     def group_resource(spec: ResourceSpec) -> events.GroupResource:
@@ -68,16 +74,33 @@ class ObjectStore:
         return None if obj is None else obj.raw
 
     def scan(self, spec: ResourceSpec, namespace: str | None = None) -> Iterator[objects.Body]:
-        """Live objects of a resource, in one namespace or all of them, sorted by namespace and name."""
+        """Live objects of a resource, in one namespace or all of them, in etcd's key order
+        (``namespace/name``, byte-wise: as a real list returns them)."""
         by_namespace = self._live.get(self.group_resource(spec), {})
         if namespace is not None:
             bucket = by_namespace.get(namespace, {})
             for name in sorted(bucket):
                 yield served_as(spec, bucket[name].raw)
             return
-        everything = [((ns or "", name), obj) for ns, bucket in by_namespace.items() for name, obj in bucket.items()]
+        everything = [(etcd_key(ns, name), obj) for ns, bucket in by_namespace.items() for name, obj in bucket.items()]
         for _key, obj in sorted(everything, key=lambda item: item[0]):
             yield served_as(spec, obj.raw)
+
+    def snapshot(self, spec: ResourceSpec, namespace: str | None, revision: int) -> list[objects.Body]:
+        """The objects of a resource (in one namespace or all) as they were at ``revision``, in key order: the live
+        objects with the changes made since undone; 410 Gone when those changes are no longer kept."""
+        resource = self.group_resource(spec)
+        state: dict[ObjectKey, objects.Body] = {
+            (ns, name): obj.raw for ns, bucket in self._live.get(resource, {}).items() for name, obj in bucket.items()}
+        for change in reversed(self.changes.changes_after(resource, revision)):
+            key = (change.namespace, str(objects.meta_of(change.new).get("name")))
+            if change.type == "ADDED" or change.old is None:
+                state.pop(key, None)
+            else:
+                state[key] = change.old
+        kept = sorted(((etcd_key(ns, name), body) for (ns, name), body in state.items()
+                       if namespace is None or ns == namespace), key=lambda item: item[0])
+        return [served_as(spec, body) for _key, body in kept]
 
     def in_namespace(self, namespace: str) -> list[tuple[events.GroupResource, objects.Body]]:
         """Every live object in a namespace, whatever its resource (resources in the store's order)."""
@@ -102,6 +125,11 @@ class ObjectStore:
     def dependents_of(self, owner_uid: str) -> list[str]:
         """Uids of the stored objects that name ``owner_uid`` among their owners, in store order."""
         return sorted(self._dependents.get(owner_uid, ()), key=self.store_order)
+
+    @property
+    def gc_queued(self) -> int:
+        """How many uids wait for the garbage collector."""
+        return len(self._gc_queue)
 
     def take_gc_queue(self) -> list[str]:
         """The uids queued for the garbage collector since it last took them (the queue is emptied)."""
@@ -157,15 +185,16 @@ class ObjectStore:
         ))
         return served_as(spec, body)
 
-    def remove(self, spec: ResourceSpec, body: objects.Body) -> objects.Body:
-        """Delete for good; the DELETED event carries the last state with a fresh resourceVersion."""
+    def remove(self, spec: ResourceSpec, body: objects.Body, *, final: objects.Body | None = None) -> objects.Body:
+        """Delete for good; the DELETED event carries the last state (or ``final``: the object as the update that
+        deletes it left it) with a fresh resourceVersion."""
         resource = self.group_resource(spec)
         meta = objects.meta_of(body)
         namespace, name = meta.get("namespace"), str(meta["name"])
         obj = self._index[resource].get((namespace, name))
         if obj is None or obj.deleted:
             return body
-        final = objects.deep_copy(obj.raw)
+        final = objects.deep_copy(obj.raw if final is None else _stored_form(spec, final))
         objects.metadata(final)["resourceVersion"] = str(self.changes.next_revision())
         obj.delete()
         self._trim(obj)

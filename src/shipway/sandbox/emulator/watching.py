@@ -4,7 +4,10 @@
 * a ``resourceVersion``: only the changes after it (410 Gone as an ERROR event when too old);
 * label/field selectors filter events, and an object that stops (starts) matching is sent as
   DELETED (ADDED), as the watch cache does;
-* ``timeoutSeconds`` ends the stream; ``allowWatchBookmarks`` adds periodic BOOKMARK events.
+* ``timeoutSeconds`` ends the stream; without it the server ends it after a random time between
+  ``--min-request-timeout`` (1800 s) and twice that, as kube-apiserver does (clients must re-watch);
+* ``allowWatchBookmarks`` adds periodic BOOKMARK events: only ``kind``, ``apiVersion`` and
+  ``metadata.resourceVersion`` (the store's latest, once every event before it was sent).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import random
 from collections.abc import Mapping
 
 import aiohttp.web
@@ -115,7 +119,10 @@ async def serve(raw_request: aiohttp.web.BaseRequest, watch: WatchRequest, *, cl
 async def _stream(response: aiohttp.web.StreamResponse, watch: WatchRequest, subscription: events.Subscription,
                   *, cluster: Cluster, bookmark_interval: float) -> None:
     loop = asyncio.get_running_loop()
-    deadline = None if watch.timeout is None else loop.time() + watch.timeout
+    timeout = watch.timeout
+    if timeout is None and cluster.min_request_timeout > 0:  # kube-apiserver's randomized watch timeout
+        timeout = cluster.min_request_timeout * (1.0 + random.random())  # noqa: S311 (not for security)
+    deadline = None if timeout is None else loop.time() + timeout
     next_bookmark = loop.time() + bookmark_interval
     while True:
         now = loop.time()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import aiohttp.web
 
-from shipway.sandbox.emulator import admission, dryrun, errors, objects, planning, policy_admission, resources
+from shipway.sandbox.emulator import admission, dryrun, errors, guards, objects, planning, policy_admission, resources
 from shipway.sandbox.emulator.access import UserInfo
 from shipway.sandbox.emulator.cluster import Cluster
 
@@ -45,6 +45,7 @@ class Writer:
         """The answer to the write (stored or, on a dry run, previewed) and the write itself."""
         for _attempt in range(MAX_ATTEMPTS):
             write = plan()
+            await guards.check(self.cluster, write, self.user)  # RBAC escalation/bind, ownerReference permissions
             attributes = self.attributes(write)
             policy_admission.ValidatingAdmissionPolicies(self.cluster.store, self.cluster.catalogue).validate(
                 attributes, self.warnings)
