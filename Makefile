@@ -25,17 +25,19 @@ debian-packages:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
+# Two distributions: the product (shipway, .) and the sandbox (shipway-sandbox, ./sandbox: the emulator, a real
+# registry, `shipway sandbox`), which the tests and `make run` need and the product never imports.
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]' -e ./sandbox
 	@touch $@
 
 run: setup
 	$(BIN)/shipway sandbox up
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src sandbox/src tests benchmarks
 	$(BIN)/lint-imports
 
 typecheck: setup
@@ -47,8 +49,8 @@ test: setup lint typecheck
 # The operator benchmark at its reference size (benchmarks/README.md; under 20 minutes on 2 cores). It needs the
 # `bench` extra (matplotlib for benchmarks/results/scaling.png), installed here once per pyproject.toml change.
 bench: setup
-	@[ $(VENV)/.bench-installed -nt pyproject.toml ] || { \
-	  $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,bench]' && touch $(VENV)/.bench-installed; }
+	@[ $(VENV)/.bench-installed -nt pyproject.toml ] && [ $(VENV)/.bench-installed -nt sandbox/pyproject.toml ] || { \
+	  $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,bench]' -e ./sandbox && touch $(VENV)/.bench-installed; }
 	$(BIN)/python -m benchmarks.operator --pipelines 500 --unrelated-secrets 2000 --unrelated-service-accounts 5000 \
 	  --idle-seconds 80 --scaling 100,1000
 

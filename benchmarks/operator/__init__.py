@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.operator [--pipelines N] [--unrelated-secrets M] [--unrelated-service-accounts S]
 [--scaling N1,N2,...] [--idle-seconds I] ...`` (``--help`` for every option; benchmarks/README.md for what each
-figure means). The emulator (``python -m shipway.sandbox.emulator``), every operator (``python -m shipway
+figure means). The emulator (``python -m shipway_sandbox.emulator``), every operator (``python -m shipway
 operator run``) and the registries (``docker-registry``) run in processes of their own; this process is a
 client of the emulator (its request ledger tells whose request is whose by User-Agent) and of nothing else.
 

@@ -22,8 +22,8 @@ from benchmarks.operator.processes import Child
 from shipway.core.crds import custom_resource_definitions
 from shipway.core.manifests import rbac
 from shipway.core.manifests.admission import operator_fence
-from shipway.sandbox.emulator import kubeconfig as kubeconfigs
-from shipway.sandbox.emulator import users as emulator_users
+from shipway_sandbox.emulator import kubeconfig as kubeconfigs
+from shipway_sandbox.emulator import users as emulator_users
 
 OPERATOR_USER = rbac.service_account_user(rbac.OPERATOR)
 RBAC_NAMESPACES = (rbac.SYSTEM_NAMESPACE, "default")  # where the shipped RBAC objects live
@@ -42,7 +42,7 @@ def _connection(kubeconfig: Path) -> Connection:
 
 
 class Emulator:
-    """``python -m shipway.sandbox.emulator`` in a process of its own, and who talks to it: ``admin`` (the
+    """``python -m shipway_sandbox.emulator`` in a process of its own, and who talks to it: ``admin`` (the
     benchmark's setup, watches and checks) and ``operator`` (the operator's ServiceAccount, for the operators
     and the floor; ``operator_kubeconfig`` carries it)."""
 
@@ -51,7 +51,7 @@ class Emulator:
         self.rbac = rbac
         self.admin_kubeconfig = workdir / f"{label}-admin.kubeconfig"
         self.operator_kubeconfig = workdir / f"{label}-operator.kubeconfig"
-        argv = [sys.executable, "-m", "shipway.sandbox.emulator", "--port", "0",
+        argv = [sys.executable, "-m", "shipway_sandbox.emulator", "--port", "0",
                 "--kubeconfig", str(self.admin_kubeconfig)]
         self.users: emulator_users.Users | None = None
         if rbac:

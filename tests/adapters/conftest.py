@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shipway.adapters.kube.connecting import connect
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
 from tests.support.cluster import Api, EmulatorProcess, namespace
 
 NAMESPACE = "adapters"
@@ -52,7 +52,7 @@ async def http(server: EmulatorServer) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    """``python -m shipway.sandbox.emulator`` in its own process, over HTTPS with users (the admin's kubeconfig
+    """``python -m shipway_sandbox.emulator`` in its own process, over HTTPS with users (the admin's kubeconfig
     at ``.kubeconfig``), with the namespace ``adapters``."""
     process = EmulatorProcess(tmp_path_factory.mktemp("adapters-emulator"))
     api = Api.connect(process.admin)

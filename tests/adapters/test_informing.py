@@ -15,7 +15,7 @@ import pytest
 from shipway.adapters.kube import resources
 from shipway.adapters.kube.connecting import connect
 from shipway.adapters.kube.informing import Backoff, Informer
-from shipway.sandbox.emulator import EmulatorServer, free_port, write_kubeconfig
+from shipway_sandbox.emulator import EmulatorServer, free_port, write_kubeconfig
 from tests.support.cluster import Api, EmulatorProcess
 
 from .conftest import NAMESPACE, serving

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
 
 from .helpers import WIDGETS, WIDGETS_CRD, Completed
 from .webhook_server import WebhookServer

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, Users, generate_users
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, Users, generate_users
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
@@ -31,7 +31,7 @@ class Secured:
         return self.clients["admin"]
 
     def kubeconfig(self, path: pathlib.Path, user: str) -> pathlib.Path:
-        from shipway.sandbox.emulator import kubeconfig
+        from shipway_sandbox.emulator import kubeconfig
 
         return kubeconfig.write(path, self.server.url, token=self.users.by_name(user).token,
                                 ca_pem=self.server.ca_pem)

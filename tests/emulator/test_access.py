@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, RequestAttributes, UserInfo
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, RequestAttributes, UserInfo
 
 
 async def test_without_hooks_any_token_is_admitted(http: httpx.AsyncClient) -> None:

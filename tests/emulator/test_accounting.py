@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from shipway.sandbox.emulator import ClusterEmulator
+from shipway_sandbox.emulator import ClusterEmulator
 
 
 async def test_every_api_request_is_recorded_with_its_kubernetes_verb(

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator, free_port, resources
+from shipway_sandbox.emulator import ClusterEmulator, free_port, resources
 
 from .helpers import WIDGETS
 from .webhook_server import WebhookServer, configuration, hook

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator
+from shipway_sandbox.emulator import ClusterEmulator
 
 from .admission_policies import BINDINGS, CONFIGMAPS, POLICIES, binding, configmap, install, policy, validation
 from .helpers import make_namespace

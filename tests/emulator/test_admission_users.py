@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, UserInfo, generate_users
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, UserInfo, generate_users
 
 from .helpers import WIDGETS, WIDGETS_CRD
 from .test_admission import WIDGET, register

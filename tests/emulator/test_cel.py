@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shipway.core.manifests.admission import operator_fence
-from shipway.sandbox.emulator import cel
+from shipway_sandbox.emulator import cel
 
 LABELLED = {"metadata": {"name": "x", "labels": {"app.kubernetes.io/managed-by": "shipway"}}}
 

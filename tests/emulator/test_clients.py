@@ -15,7 +15,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap, Namespace, ServiceAccount
 
-from shipway.sandbox.emulator import EmulatorServer
+from shipway_sandbox.emulator import EmulatorServer
 
 from .helpers import WIDGETS_CRD, eventually
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from shipway.sandbox.emulator import ClusterEmulator, resources
-from shipway.sandbox.emulator.cluster import Cluster
+from shipway_sandbox.emulator import ClusterEmulator, resources
+from shipway_sandbox.emulator.cluster import Cluster
 
 from .helpers import WIDGETS_CRD
 

@@ -14,8 +14,8 @@ import time
 
 import httpx
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer
-from shipway.sandbox.emulator.__main__ import parse_args
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer
+from shipway_sandbox.emulator.__main__ import parse_args
 
 from .helpers import eventually, make_namespace
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator
+from shipway_sandbox.emulator import ClusterEmulator
 
 from .helpers import WIDGETS, make_namespace, read_events
 from .test_admission import WIDGET

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, free_port, generate_users
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, free_port, generate_users
 
 from .helpers import read_events
 
@@ -200,7 +200,7 @@ async def test_only_a_cluster_admin_may_inject_failures() -> None:
 async def test_standalone_options_set_retention_and_bookmark_interval() -> None:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shipway.sandbox.emulator", "--port", str(port), "--change-retention", "2",
+        sys.executable, "-m", "shipway_sandbox.emulator", "--port", str(port), "--change-retention", "2",
         "--bookmark-interval", "0.2", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         assert process.stdout is not None

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
 
 from .helpers import Completed, eventually, read_events
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from shipway.sandbox.emulator import ClusterEmulator
+from shipway_sandbox.emulator import ClusterEmulator
 
 from .helpers import eventually, make_namespace
 

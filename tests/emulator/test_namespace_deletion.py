@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer
 
 from .helpers import eventually, make_namespace, read_events
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from shipway.core.manifests.admission import FENCE, operator_fence
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, UserInfo
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, UserInfo
 
 from .helpers import eventually
 

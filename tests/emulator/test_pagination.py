@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import kubernetes
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
 
 from .helpers import make_namespace
 

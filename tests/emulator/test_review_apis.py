@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from shipway.sandbox.emulator import ClusterEmulator, Decision, EmulatorServer, RequestAttributes, UserInfo
+from shipway_sandbox.emulator import ClusterEmulator, Decision, EmulatorServer, RequestAttributes, UserInfo
 
 from .helpers import Completed
 from .secured_support import RBAC, secured

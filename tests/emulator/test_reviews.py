@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from shipway.sandbox.emulator import (
+from shipway_sandbox.emulator import (
     ClusterEmulator,
     EmulatorServer,
     Users,
@@ -297,7 +297,7 @@ async def test_the_standalone_emulator_with_users_creates_them_and_writes_the_ad
     port = free_port()
     users_path, config_path = tmp_path / "state" / "users.yaml", tmp_path / "kubeconfig"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shipway.sandbox.emulator", "--port", str(port), "--kubeconfig", str(config_path),
+        sys.executable, "-m", "shipway_sandbox.emulator", "--port", str(port), "--kubeconfig", str(config_path),
         "--users", str(users_path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         assert process.stdout is not None

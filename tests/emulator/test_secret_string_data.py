@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import EmulatorServer
+from shipway_sandbox.emulator import EmulatorServer
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import selectors
-from shipway.sandbox.emulator.errors import BadRequest
+from shipway_sandbox.emulator import selectors
+from shipway_sandbox.emulator.errors import BadRequest
 
 LABELS = {"app": "web", "tier": "front", "env": "prod"}
 

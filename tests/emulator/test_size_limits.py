@@ -14,7 +14,7 @@ import base64
 
 import httpx
 
-from shipway.sandbox.emulator import ClusterEmulator
+from shipway_sandbox.emulator import ClusterEmulator
 
 MiB = 1024 * 1024
 CMS = "/api/v1/namespaces/default/configmaps"

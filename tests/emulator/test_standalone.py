@@ -1,4 +1,4 @@
-"""``python -m shipway.sandbox.emulator`` in its own process, as a benchmark runs it."""
+"""``python -m shipway_sandbox.emulator`` in its own process, as a benchmark runs it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from shipway.sandbox.emulator import free_port
+from shipway_sandbox.emulator import free_port
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -22,7 +22,7 @@ async def test_standalone_process_serves_writes_kubeconfig_and_stops_fast(
     port = free_port()
     config_path = tmp_path / "kubeconfig"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shipway.sandbox.emulator", "--port", str(port), "--kubeconfig", str(config_path),
+        sys.executable, "-m", "shipway_sandbox.emulator", "--port", str(port), "--kubeconfig", str(config_path),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:

@@ -3,7 +3,7 @@ server does; every other list is replaced as in a JSON merge patch."""
 
 from __future__ import annotations
 
-from shipway.sandbox.emulator.patches import STRATEGIC, apply_patch
+from shipway_sandbox.emulator.patches import STRATEGIC, apply_patch
 
 
 def test_image_pull_secrets_are_merged_by_name_and_new_ones_appended_after_the_existing() -> None:

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from shipway.sandbox.emulator import UsersFileError, ensure_users, generate_users, load_users, write_users
+from shipway_sandbox.emulator import UsersFileError, ensure_users, generate_users, load_users, write_users
 
 
 def test_generated_users_are_an_admin_in_system_masters_and_two_team_users_with_distinct_tokens() -> None:

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer
 
 from .helpers import read_events
 

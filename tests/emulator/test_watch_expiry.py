@@ -17,7 +17,7 @@ import httpx
 import kubernetes
 import pytest
 
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
 
 from .helpers import read_events
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp.web
 
-from shipway.sandbox.emulator import free_port
+from shipway_sandbox.emulator import free_port
 from tests.support.tls import TlsFiles, make_server_tls
 
 # request -> the AdmissionResponse fields (``uid`` is added unless given); may be async

@@ -36,8 +36,8 @@ import yaml
 from shipway.core.crds import custom_resource_definitions
 from shipway.core.manifests import rbac
 from shipway.core.manifests.admission import operator_fence
-from shipway.sandbox.emulator import kubeconfig as kubeconfigs
-from shipway.sandbox.emulator import users as emulator_users
+from shipway_sandbox.emulator import kubeconfig as kubeconfigs
+from shipway_sandbox.emulator import users as emulator_users
 
 # The operator's own client identifies as shipway-operator/VERSION; kopf's watches inside it as kopf/VERSION.
 OPERATOR_AGENTS = ("shipway-operator/", "kopf/")
@@ -277,7 +277,7 @@ class EmulatorProcess:
             workdir / "users.yaml", emulator_users.generate(service_accounts=[OPERATOR_USER, API_USER]))
         self.users = emulator_users.load(self.users_file)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shipway.sandbox.emulator", "--port", str(self.port),
+            [sys.executable, "-m", "shipway_sandbox.emulator", "--port", str(self.port),
              "--kubeconfig", str(self.kubeconfig), "--users", str(self.users_file), *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )

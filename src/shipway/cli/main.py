@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from importlib.metadata import entry_points
+
 import typer
 
-from shipway.cli import api, credentials, dockerconfig, login, manifests, operator, pipeline, registry, resolve, sandbox
+from shipway.cli import api, credentials, dockerconfig, login, manifests, operator, pipeline, registry, resolve
 from shipway.cli import kubero as import_cli
 from shipway.cli import migration as migration_cli
 from shipway.cli import platform as platform_cli
 from shipway.cli.root import root, show_flags_as_flags
+
+PLUGIN_GROUP = "shipway.commands"
 
 
 def build_app() -> typer.Typer:
@@ -31,10 +36,17 @@ def build_app() -> typer.Typer:
     app.command("login")(login.login)
     app.add_typer(operator.app, name="operator")
     app.add_typer(api.app, name="api")
-    app.add_typer(sandbox.app, name="sandbox")
     app.add_typer(platform_cli.app, name="platform")
     app.add_typer(import_cli.app, name="import")
     app.add_typer(migration_cli.app, name="migration")
+    for plugin in entry_points(group=PLUGIN_GROUP):  # e.g. `shipway sandbox` from the shipway-sandbox distribution
+        try:
+            commands = plugin.load()
+        except ImportError as error:  # a broken plug-in must not take the product's commands down with it
+            print(f"shipway: the command {plugin.name!r} is unavailable: {type(error).__name__}: {error.name}",
+                  file=sys.stderr)
+            continue
+        app.add_typer(commands, name=plugin.name)
     return app
 
 

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from shipway.core.crds import custom_resource_definitions
-from shipway.sandbox.emulator import ClusterEmulator, EmulatorServer
-from shipway.sandbox.emulator import users as emulator_users
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer
+from shipway_sandbox.emulator import users as emulator_users
 
 from ..helpers import Completed
 from .support import CRDS, Kubectl

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import crd_rules
+from shipway_sandbox.emulator import crd_rules
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 GIZMOS = "/apis/example.com/v1/namespaces/default/gizmos"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from shipway.core.crds import custom_resource_definitions
-from shipway.sandbox.emulator import managed_fields
+from shipway_sandbox.emulator import managed_fields
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 PIPELINES = "/apis/shipway.dev/v1alpha1/pipelines"
@@ -182,7 +182,7 @@ def test_fields_v1_round_trips_and_prints_paths_as_the_api_server() -> None:
 async def test_a_controllers_write_inside_the_emulator_keeps_the_managed_fields(http: httpx.AsyncClient,
                                                                                emulator: Any) -> None:
     created = (await http.post(CONFIGMAPS, params={"fieldManager": "creator"}, json=configmap("c", a="1"))).json()
-    from shipway.sandbox.emulator import resources
+    from shipway_sandbox.emulator import resources
 
     spec = next(s for s in resources.BUILTIN_RESOURCES if s.plural == "configmaps")
     body = {k: v for k, v in created.items() if k != "metadata"} | {"metadata": {"name": "c", "labels": {"l": "v"}}}

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shipway.sandbox.emulator import tables
+from shipway_sandbox.emulator import tables
 
 from ..helpers import WIDGETS, WIDGETS_CRD, read_events
 from .support import PIPELINES, Kubectl, cells
@@ -87,7 +87,7 @@ def test_cells_are_typed_by_column_type() -> None:
 
 
 def _spec() -> Any:
-    from shipway.sandbox.emulator.resources import ResourceSpec
+    from shipway_sandbox.emulator.resources import ResourceSpec
 
     return ResourceSpec(group="example.com", version="v1", plural="things", kind="Thing")
 
