@@ -22,6 +22,7 @@ from shipway.core.errors import Conflict, NotFound
 from shipway.core.inputs import PipelineInputs, phase_namespaces, pipeline_inputs, secrets_read_by
 from shipway.core.isolation import NamespaceView
 from shipway.core.resources import Pipeline, Platform, PlatformSpec, SecretRef
+from shipway.core.timestamps import kube_time
 
 log = logging.getLogger("shipway.audit")
 RETRIES = 5
@@ -82,7 +83,7 @@ async def record_change(kube: KubeApi, *, user: UserInfo, pipeline: dict[str, An
                                      "message": message, **details}, sort_keys=True))
     if pipeline is None:
         return
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = kube_time(datetime.datetime.now(datetime.UTC))
     meta = pipeline["metadata"]
     event = {
         "apiVersion": "v1", "kind": "Event",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 from shipway.cli.errors import handles_errors
 from shipway.cli.logs import configure_logging
+from shipway.core import names
 
 app = typer.Typer(help="The Shipway REST API.", no_args_is_help=True)
 
@@ -31,7 +32,8 @@ def run(
     kubeconfig: Annotated[Path | None, typer.Option(help="Kubeconfig (default: in-cluster, then $KUBECONFIG)")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535)] = 8080,
-    system_namespace: Annotated[str, typer.Option(help="Where API-managed credential Secrets live")] = "shipway-system",
+    system_namespace: Annotated[str, typer.Option(
+        help="Where API-managed credential Secrets live")] = names.SYSTEM_NAMESPACE,
     webhook_port: Annotated[int | None, typer.Option(
         min=0, max=65535, help="Serve the admission webhook over TLS on this port (needs the two TLS files)")] = None,
     webhook_host: Annotated[str, typer.Option(help="Address of the webhook listener")] = "0.0.0.0",  # noqa: S104

@@ -22,7 +22,7 @@ from shipway.adapters import registry as registry_client
 from shipway.adapters.registry import addresses
 from shipway.cli import files, output, profiles
 from shipway.cli.errors import field_renamer, handles_errors, option_names
-from shipway.core import dockerconfig, errors
+from shipway.core import dockerconfig, errors, images, keyring
 from shipway.core.secrets import Secret
 
 app = typer.Typer(help="Registry credentials: verify against a registry; set, reference, remove, show, explain "
@@ -34,35 +34,26 @@ def registry() -> None:
     """Registry credentials: verify, set, use-secret, remove, show, explain."""
 
 MAX_PASSWORD_BYTES = 64 * 1024
-_DOCKER_HUB = frozenset({"docker.io", "index.docker.io", addresses.DOCKER_HUB_API})
-
-
-def _same_registry(entry: dockerconfig.AuthEntry, address: addresses.RegistryAddress) -> bool:
-    key = entry.registry
-    port = "" if address.port is None else str(address.port)
-    if key.port != port:
-        return False
-    return key.host == address.host or {key.host, address.host} <= _DOCKER_HUB
 
 
 def credential_from_config(
     data: bytes, *, registry: str, repository: str | None, username: str | None
 ) -> registry_client.Credential:
-    """The entry of a docker config for ``registry`` (the most specific path that fits ``repository``)."""
+    """The entry of a docker config the kubelet would use for ``registry/repository`` (the core's keyring:
+    the most specific key first), of ``username`` if given."""
     address = addresses.parse_registry(registry)
     config = dockerconfig.parse_docker_config(data, field="config")
-    candidates = []
-    for entry in config.entries:
-        path = entry.registry.path.strip("/")
-        if not _same_registry(entry, address) or (username is not None and entry.username != username):
-            continue
-        if path and not (repository or "").startswith(path):
-            continue
-        candidates.append((len(path), entry))
-    if not candidates:
+    host = f"[{address.host}]" if ":" in address.host else address.host
+    if address.port is None and host in images.DOCKER_HUB_HOSTS:
+        host = images.DOCKER_HUB  # Docker Hub by any of its names, as the keyring keys it
+    authority = host if address.port is None else f"{host}:{address.port}"
+    # Always "domain/": a bare host would read as a Docker Hub image name (the kubelet's default-registry rule).
+    name = f"{authority}/{(repository or '').strip('/')}"
+    matches = keyring.Keyring([config.entries]).lookup_name(name)
+    chosen = [m.entry for m in matches if username is None or m.entry.username == username]
+    if not chosen:
         raise errors.NotFound("the docker config has no entry for this registry", field="--config")
-    best = max(candidates, key=lambda pair: pair[0])[1]
-    return registry_client.Credential(best.username, best.password)
+    return registry_client.Credential(chosen[0].username, chosen[0].password)
 
 
 def read_password(stream: bytes) -> Secret:

@@ -57,7 +57,10 @@ class Keyring:
     def lookup(self, image: str | ImageRef) -> list[Match]:
         """Every credential the kubelet tries for ``image``, in its order."""
         ref = parse_image(image) if isinstance(image, str) else image
-        name = ref.name
+        return self.lookup_name(ref.name)
+
+    def lookup_name(self, name: str) -> list[Match]:
+        """Every credential the kubelet tries for an image's normalised ``domain/path`` (``ImageRef.name``)."""
         matches = [
             Match(entry=entry, index_key=key, fallback=False)
             for key in self.index

@@ -25,6 +25,7 @@ from shipway.core.layers import Layer
 from shipway.core.names import Reason
 from shipway.core.resources import ReclaimPolicy
 from shipway.core.status import BLOCKING, pipeline_status
+from shipway.core.timestamps import kube_time
 from shipway.core.verification import verified_entries
 from shipway.reconcile.apply import (
     ACCOUNT_WAIT_SECONDS,
@@ -44,7 +45,7 @@ TERMINATING_RETRY_SECONDS = 5.0  # a fallback: the namespace's DELETED event usu
 
 
 def utc_now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return kube_time(datetime.datetime.now(datetime.UTC))
 
 
 @dataclass

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from shipway.adapters.registry import Credential, Outcome, RegistryClient
 from shipway.core.layers import EffectiveEntry
+from shipway.core.timestamps import kube_time
 from shipway.core.verification import PATTERN, VerificationRecord, check_target
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ DEFAULT_VERIFY_INTERVAL = 6 * 3600.0  # seconds between re-checks of an unchange
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return kube_time(datetime.datetime.now(datetime.UTC))
 
 
 @dataclasses.dataclass(slots=True)

@@ -13,6 +13,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from shipway.core.timestamps import kube_time
 from shipway_sandbox.emulator import builtin_schemas, objects, resources
 from shipway_sandbox.emulator.resources import ResourceSpec
 
@@ -33,7 +34,7 @@ def _created_at(body: objects.Body, _age: Age) -> str:
     if not isinstance(created, str):
         return ""
     parsed = datetime.datetime.fromisoformat(created.replace("Z", "+00:00"))
-    return parsed.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return kube_time(parsed)
 
 
 def _age_of(body: objects.Body, age: Age) -> str:

@@ -6,6 +6,8 @@ import copy
 import datetime
 from typing import Any
 
+from shipway.core.timestamps import kube_time
+
 Body = dict[str, Any]
 
 
@@ -51,4 +53,4 @@ def deep_copy(body: Body) -> Body:
 
 def now_rfc3339() -> str:
     """A timestamp as the API server writes it: UTC, second precision, ``Z`` suffix."""
-    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return kube_time(datetime.datetime.now(tz=datetime.UTC))

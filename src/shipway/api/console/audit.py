@@ -19,6 +19,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from shipway.core.timestamps import kube_time
+
 AUDIT_LOGGER = "shipway.audit"
 PLATFORM_KEY = ""  # audit entries of the platform layer (no pipeline)
 
@@ -54,7 +56,7 @@ def entry_of(record: logging.LogRecord) -> tuple[str, AuditEntry] | None:
         return None
     if not isinstance(details, dict):
         return None
-    at = datetime.datetime.fromtimestamp(record.created, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = kube_time(datetime.datetime.fromtimestamp(record.created, datetime.UTC))
     entry = AuditEntry(at=at, user=str(details.get("user", "")), reason=str(details.get("reason", "")),
                        message=str(details.get("message", ""))[:1024], layer=str(details.get("layer", "")),
                        phase=_text(details.get("phase")), registry=_text(details.get("registry")),

@@ -35,7 +35,7 @@ class Cluster:
 
     @property
     def system_namespace(self) -> str:
-        return str(_sub(self.platform or {}, "spec").get("systemNamespace") or "shipway-system")
+        return str(_sub(self.platform or {}, "spec").get("systemNamespace") or names.SYSTEM_NAMESPACE)
 
     @property
     def global_ref(self) -> SecretRef:
