@@ -108,9 +108,14 @@ def test_objects_deleted_during_a_watch_gap_are_dropped_by_the_relist_after_410(
     failed = [r for r in api.operator_writes() if r["status"] >= 400]
     assert all((r["status"], r["verb"], r["namespace"]) == (404, "create", "relist-production") for r in failed)
     succeeded = Counter({k: v for k, v in shipway.writes().items() if not k.endswith("(404)")})
+    # For the same reason, a reconcile between the relists of Namespaces and Secrets may create the production
+    # pull secret from a cache that still holds the deleted source, and patch it once the Secrets are relisted:
+    # one patch more, at most (a known cost of informers that relist one by one; see the closing note).
+    extra_patch = succeeded.pop("patch secrets", 0) - 1
+    assert extra_patch in (0, 1), succeeded
     assert_delivery_writes(succeeded, {
         "create namespaces": 1, "create secrets": 2, "create serviceaccounts": 1, "create roles": 1,
-        "create rolebindings": 1, "patch serviceaccounts": 1, "patch secrets": 1}, phases=1)
+        "create rolebindings": 1, "patch serviceaccounts": 1}, phases=1)
 
 
 def test_a_resume_without_compaction_replays_the_gap_and_needs_no_relist(shipway: Shipway) -> None:
