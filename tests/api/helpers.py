@@ -245,13 +245,14 @@ class Sandbox:
         assert self.process.returncode == 0, f"the sandbox exited with {self.process.returncode}"
 
 
-def start_sandbox(workdir: Path) -> Sandbox:
+def start_sandbox(workdir: Path, *, verify_interval: str = "0") -> Sandbox:
+    """``shipway sandbox up`` in ``workdir``, its registry checks every ``verify_interval`` s (0: off)."""
     state_dir = workdir / "state"
     config = workdir / "config" / "config.yaml"
     env = {**os.environ, "SHIPWAY_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
     env.pop("SHIPWAY_PROFILE", None)
     process = subprocess.Popen(
-        [SHIPWAY, "sandbox", "up", "--state-dir", str(state_dir), "--verify-interval", "0"],
+        [SHIPWAY, "sandbox", "up", "--state-dir", str(state_dir), "--verify-interval", verify_interval],
         env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True)
     assert process.stdout is not None

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.api.helpers import SHIPWAY, START_TIMEOUT, Kube, Sandbox
-from tests.support.cluster import OutputReader
+from tests.api.helpers import Sandbox
+from tests.api.helpers import start_sandbox as start_api_sandbox
 from tests.support.registries import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,27 +31,7 @@ VERIFY_INTERVAL = "3600"  # the operator checks each new credential at once, the
 
 def start_sandbox(workdir: Path) -> Sandbox:
     """``shipway sandbox up`` as tests/api's harness starts it, but with the operator's registry checks on."""
-    state_dir = workdir / "state"
-    config = workdir / "config" / "config.yaml"
-    env = {**os.environ, "SHIPWAY_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
-    env.pop("SHIPWAY_PROFILE", None)
-    process = subprocess.Popen(
-        [SHIPWAY, "sandbox", "up", "--state-dir", str(state_dir), "--verify-interval", VERIFY_INTERVAL],
-        env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True)
-    assert process.stdout is not None
-    output = OutputReader(process.stdout)
-    api_url_file = state_dir / "api-url"
-    deadline = time.monotonic() + START_TIMEOUT
-    while not (api_url_file.exists() and api_url_file.read_text().endswith("\n")):
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError(f"the sandbox did not come up:\n{output.text[-3000:]}")
-        time.sleep(0.05)
-    users = yaml.safe_load((state_dir / "users.yaml").read_text())["users"]
-    return Sandbox(process=process, output=output, state_dir=state_dir, config=config,
-                   api_url=api_url_file.read_text().strip(), tokens={u["name"]: u["token"] for u in users},
-                   kube=Kube(state_dir / "kubeconfig"))
+    return start_api_sandbox(workdir, verify_interval=VERIFY_INTERVAL)
 
 
 @dataclass

@@ -11,19 +11,15 @@ output of the CLI, every Pipeline, Platform and Event, and the sandbox's output:
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.api.helpers import SHIPWAY, START_TIMEOUT, Kube, Sandbox
+from tests.api.helpers import SHIPWAY, Kube, Sandbox, start_sandbox
 from tests.support import registries
-from tests.support.cluster import OutputReader
 
 from .helpers import BLOG_PASSWORD, GLOBAL_PASSWORD, fixture_text, items, leaks
 
@@ -49,27 +45,7 @@ def kubero_crd(kind: str, plural: str) -> dict[str, object]:
 
 def start_verifying_sandbox(workdir: Path) -> Sandbox:
     """``shipway sandbox up`` with the operator's registry checks on (tests/api runs it with them off)."""
-    state_dir = workdir / "state"
-    config = workdir / "config" / "config.yaml"
-    env = {**os.environ, "SHIPWAY_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
-    env.pop("SHIPWAY_PROFILE", None)
-    process = subprocess.Popen(
-        [SHIPWAY, "sandbox", "up", "--state-dir", str(state_dir), "--verify-interval", "3600"],
-        env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True)
-    assert process.stdout is not None
-    output = OutputReader(process.stdout)
-    api_url_file = state_dir / "api-url"
-    deadline = time.monotonic() + START_TIMEOUT
-    while not (api_url_file.exists() and api_url_file.read_text().endswith("\n")):
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError(f"the sandbox did not come up:\n{output.text[-3000:]}")
-        time.sleep(0.05)
-    users = yaml.safe_load((state_dir / "users.yaml").read_text())["users"]
-    return Sandbox(process=process, output=output, state_dir=state_dir, config=config,
-                   api_url=api_url_file.read_text().strip(), tokens={u["name"]: u["token"] for u in users},
-                   kube=Kube(state_dir / "kubeconfig"))
+    return start_sandbox(workdir, verify_interval="3600")
 
 
 @dataclass(frozen=True)
