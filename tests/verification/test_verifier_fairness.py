@@ -11,6 +11,7 @@ not timed: the order in which results arrive, and how many checks run and wait p
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -211,3 +212,21 @@ async def test_a_realm_on_another_host_gets_the_credential_only_when_trusted(
                 finally:
                     await verifier.aclose()
     assert outcomes == [(False, 0), (True, 1)]  # refused: not contacted at all; trusted: asked once
+
+
+async def test_re_checks_come_never_sooner_than_the_interval_and_within_a_tenth_more() -> None:
+    """At most one check per credential per interval, however the rounds fall: the jitter only delays. A
+    glob key names no registry, so its "check" is immediate and the gaps between rounds are the delays."""
+    interval = 0.2
+    rounds: list[float] = []
+    verifier = Verifier(interval=interval, on_change=lambda fingerprint: rounds.append(
+        asyncio.get_running_loop().time()))
+    credential = entry("*.registry.example", "team-b-bot", CANARY, namespace="team-jitter")
+    try:
+        verifier.want([credential])
+        await until(lambda: len(rounds) >= 11, timeout=30)
+    finally:
+        await verifier.aclose()
+    gaps = [b - a for a, b in itertools.pairwise(rounds)]
+    assert all(gap >= interval - 0.001 for gap in gaps), gaps  # never sooner (10 gaps: ±10% would fail them)
+    assert len(set(gaps)) > 1 and min(gaps) < interval * 1.1 + 0.05  # spread, within a tenth more

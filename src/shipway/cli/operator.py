@@ -38,7 +38,7 @@ def run(
         help="No leader election: for a single replica (replicas elect one leader on a Lease otherwise)")] = False,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent reconciles")] = 4,
     verify_interval: Annotated[float, typer.Option(
-        min=0, help="Seconds between registry re-checks of a credential (±10% jitter); 0 disables checks")
+        min=0, help="Seconds between registry re-checks of a credential (plus up to 10% jitter); 0 disables checks")
     ] = DEFAULT_VERIFY_INTERVAL,
     registry_ca_file: Annotated[Path | None, typer.Option(help="CA bundle for registries with private CAs")] = None,
     metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="Serve Prometheus /metrics here; 0: off")] = 0,

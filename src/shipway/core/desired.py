@@ -93,7 +93,7 @@ def _docker_secret(name: str, *, namespace: str, labels: dict[str, str], owner: 
     return {
         "apiVersion": "v1", "kind": "Secret", "type": ConfigFormat.DOCKERCONFIGJSON.value,
         "metadata": _meta(name, namespace=namespace, owner=owner,
-                          labels={**labels, names.CREDENTIAL_LABEL: "delivered"},
+                          labels={**labels, names.CREDENTIAL_LABEL: names.DELIVERED},
                           annotations={names.FINGERPRINT_ANNOTATION: fingerprint,
                                        names.SOURCES_ANNOTATION: json.dumps(sources, separators=(",", ":"))}),
         "data": {".dockerconfigjson": base64.b64encode(payload).decode("ascii")},

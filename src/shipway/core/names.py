@@ -13,6 +13,7 @@ SYSTEM_NAMESPACE: Final = "shipway-system"  # the default system namespace (the 
 # Labels
 CREDENTIAL_LABEL: Final = f"{GROUP}/credential"  # marks a Secret usable as a credential source (watched)
 PIPELINE_LABEL: Final = f"{GROUP}/pipeline"
+DELIVERED: Final = "delivered"  # the CREDENTIAL_LABEL value of the Secrets Shipway writes
 PHASE_LABEL: Final = f"{GROUP}/phase"
 MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "shipway"

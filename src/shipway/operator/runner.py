@@ -48,7 +48,8 @@ class Operator:
         self.lease_duration = lease_duration
         self.store = Store()
         self.client = KubeClient(kubeconfig=kubeconfig, user_agent="shipway-operator",
-                                 field_manager=names.FIELD_MANAGER, instance=self.identity)
+                                 field_manager=names.FIELD_MANAGER, instance=self.identity,
+                                 max_in_flight=workers * 2)
         self.reconciler = Reconciler(client=self.client, store=self.store, recorder=EventRecorder(
             client=self.client, instance=f"{socket.gethostname()}-{self.identity}"))
         self.queue = WorkQueue(handler=self.reconciler, workers=workers)

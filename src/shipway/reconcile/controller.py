@@ -34,6 +34,7 @@ class Controller:
         self._claims: dict[str, frozenset[str]] = {}  # pipeline -> its phase namespaces
         self.synced = False  # set by the first event after every watch's initial list is in the cache
         self._platform_refs: frozenset[SecretRef] = frozenset()
+        self._platform: PlatformSpec | None = None  # as of the last Platform event (read once per change)
 
     def pipelines_using(self, ref: SecretRef) -> set[str]:
         return set(self._sources.get(ref, ()))
@@ -65,7 +66,7 @@ class Controller:
 
     def _reindex_all(self) -> None:
         """After a Platform change: its sources, and every pipeline's (the platform layer is read once)."""
-        platform = platform_spec(self.store)
+        platform = self._platform = platform_spec(self.store)
         self._platform_refs = (frozenset(c.secret_ref for c in platform.registry.credentials) if platform
                                else frozenset())
         for body in list(self.store.list("Pipeline")):
@@ -75,7 +76,7 @@ class Controller:
         """Feed one object from a watch (initial listing included) into the cache. True when it was news."""
         changed = self.store.upsert(kind, body)
         if changed and kind == "Pipeline":
-            self._index_pipeline(body["metadata"]["name"], body, platform=platform_spec(self.store))
+            self._index_pipeline(body["metadata"]["name"], body, platform=self._platform)
         elif changed and kind == "Platform":
             self._reindex_all()
         return changed
@@ -88,8 +89,7 @@ class Controller:
     def queue_everything(self) -> None:
         """A full pass (on taking the lead): every pipeline, every pipeline that left something behind, and
         the Platform."""
-        keys = {p["metadata"]["name"] for p in self.store.list("Pipeline")}
-        keys |= {ns["metadata"].get("labels", {}).get(names.PIPELINE_LABEL, "") for ns in self.store.list("Namespace")}
+        keys = set(self.store.names("Pipeline")) | self.store.pipeline_labels("Namespace")
         for key in sorted(k for k in keys if k):
             self.queue.add(key)
         self.queue.add(PLATFORM_KEY)
@@ -121,7 +121,7 @@ class Controller:
             if meta.get("name") != names.PLATFORM_NAME:
                 return set()
             # Every pipeline: the platform layer, push target, adoptions and allowed registries bind them all.
-            return {PLATFORM_KEY} | {p["metadata"]["name"] for p in self.store.list("Pipeline")}
+            return {PLATFORM_KEY, *self.store.names("Pipeline")}
         if kind == "Secret" and labels.get(names.MANAGED_BY_LABEL) != names.MANAGED_BY:
             ref = SecretRef(namespace=meta.get("namespace", ""), name=meta.get("name", ""))
             return self.pipelines_using(ref) | ({PLATFORM_KEY} if ref in self._platform_refs else set())

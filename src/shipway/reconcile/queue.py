@@ -111,6 +111,10 @@ class WorkQueue:
             elif outcome.requeue_after is not None:
                 self.add_after(key, outcome.requeue_after)
             self._check_idle()
+            # A reconcile with nothing to write never suspends, and a queue.get() with keys waiting does not
+            # either: without this, a full pass over thousands of converged pipelines would hold the event
+            # loop (Lease renewals, watches, probes) for seconds.
+            await asyncio.sleep(0)
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(self._work(), name=f"shipway-worker-{i}") for i in range(self._workers)]

@@ -1,9 +1,9 @@
 """Checking credentials against their registries in the background.
 
 A check never blocks a reconcile: the reconciler says which entries it uses (``want``), and the verifier
-checks each fingerprint once (however many pipelines share it), then again on a slow schedule with jitter;
-a result that changes an outcome calls ``on_change`` with the fingerprint so the pipelines that use it are
-queued. An unreachable registry is a result like any other and never stops delivery.
+checks each fingerprint once (however many pipelines share it), then again on a slow schedule with jitter
+(never sooner than the interval); a result that changes an outcome calls ``on_change`` with the fingerprint
+so the pipelines that use it are queued. An unreachable registry is a result like any other and never stops delivery.
 
 Fairness: checks wait in one lane per registry (``host[:port]``). At most ``per_registry`` checks of one
 registry run at a time and at most ``concurrency`` in all; a free slot goes to the lanes in turn (round
@@ -35,7 +35,7 @@ from shipway.core.timestamps import kube_time
 from shipway.core.verification import PATTERN, VerificationRecord, check_target
 
 log = logging.getLogger(__name__)
-DEFAULT_VERIFY_INTERVAL = 6 * 3600.0  # seconds between re-checks of an unchanged credential (±10% jitter)
+DEFAULT_VERIFY_INTERVAL = 6 * 3600.0  # seconds between re-checks of an unchanged credential (+0-10%)
 
 
 def _now() -> str:
@@ -232,6 +232,8 @@ class Verifier:
             registry=entry.registry, fingerprint=fingerprint, ok=ok, reason=reason, checked_at=now,
             changed_at=now if changed else previous.changed_at if previous else now)
         log.info("verified %s (%s): %s", entry.registry, fingerprint, detail)
-        delay = self.interval * (1 + random.uniform(-self.jitter, self.jitter))  # noqa: S311 - jitter only
+        # Jitter only upwards, as client-go's wait.Jitter: re-checks spread out, and a credential is never
+        # checked more than once per interval, however the rounds fall.
+        delay = self.interval * (1 + random.uniform(0.0, self.jitter))  # noqa: S311 - jitter only
         self._scheduled[fingerprint] = asyncio.get_running_loop().call_later(delay, self._start, fingerprint)
         self._on_change(fingerprint)

@@ -6,7 +6,9 @@ it with what the API server saw. Error messages carry the API server's reason an
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -69,13 +71,19 @@ class KubeClient:
     """Create, patch, delete and watch plain-dict objects. One instance per process."""
 
     def __init__(self, *, kubeconfig: Path | None, user_agent: str, field_manager: str,
-                 instance: str | None = None) -> None:
+                 instance: str | None = None, max_in_flight: int | None = None) -> None:
         config = KubeConfig.from_file(str(kubeconfig)) if kubeconfig else KubeConfig.from_env()
         self._client = lightkube.AsyncClient(config=config, field_manager=field_manager)
         inner = getattr(getattr(self._client, "_client", None), "_client", None)  # the httpx client
         if inner is not None and hasattr(inner, "headers"):
             inner.headers["User-Agent"] = agent(user_agent, instance)
         self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
+        # At most this many requests in flight (None: no bound), as client-go's rate limiter bounds a controller:
+        # the pool then holds that many connections, and each request costs the same however busy the process.
+        self._in_flight = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._in_flight if self._in_flight is not None else contextlib.nullcontext()
 
     @staticmethod
     def _cls(kind: Kind) -> Any:
@@ -90,7 +98,8 @@ class KubeClient:
         namespace = meta.get("namespace") if kind.namespaced else None
         self.requests["create", kind.kind] += 1
         try:
-            created = await self._client.create(self._cls(kind)(dict(obj)))
+            async with self._turn():
+                created = await self._client.create(self._cls(kind)(dict(obj)))
         except ApiError as error:
             raise _map_error(error, what=self._what(kind, meta.get("name", "?"), namespace)) from None
         return dict(created)
@@ -101,10 +110,11 @@ class KubeClient:
         self.requests["patch", kind.kind] += 1
         cls = self._cls(kind)
         try:
-            patched = await self._client.patch(
-                cls.Status if status else cls, name, patch, namespace=namespace if kind.namespaced else None,
-                patch_type=_PATCH_TYPES[patch_type],
-            )
+            async with self._turn():
+                patched = await self._client.patch(
+                    cls.Status if status else cls, name, patch, namespace=namespace if kind.namespaced else None,
+                    patch_type=_PATCH_TYPES[patch_type],
+                )
         except ApiError as error:
             raise _map_error(error, what=self._what(kind, name, namespace)) from None
         return dict(patched)
@@ -113,7 +123,8 @@ class KubeClient:
         _checked(name, what=f"{kind.kind} name")
         self.requests["delete", kind.kind] += 1
         try:
-            await self._client.delete(self._cls(kind), name, namespace=namespace if kind.namespaced else None)
+            async with self._turn():
+                await self._client.delete(self._cls(kind), name, namespace=namespace if kind.namespaced else None)
         except ApiError as error:
             mapped = _map_error(error, what=self._what(kind, name, namespace))
             if not isinstance(mapped, errors.NotFound):
@@ -123,7 +134,9 @@ class KubeClient:
         _checked(name, what=f"{kind.kind} name")
         self.requests["get", kind.kind] += 1
         try:
-            found = await self._client.get(self._cls(kind), name, namespace=namespace if kind.namespaced else None)
+            async with self._turn():
+                found = await self._client.get(self._cls(kind), name,
+                                               namespace=namespace if kind.namespaced else None)
         except ApiError as error:
             raise _map_error(error, what=self._what(kind, name, namespace)) from None
         return dict(found)
@@ -132,9 +145,10 @@ class KubeClient:
                    ) -> list[dict[str, Any]]:
         self.requests["list", kind.kind] += 1
         try:
-            return [dict(item) async for item in self._client.list(
-                self._cls(kind), namespace=namespace if kind.namespaced else None,
-                labels=dict(labels) if labels else None)]
+            async with self._turn():
+                return [dict(item) async for item in self._client.list(
+                    self._cls(kind), namespace=namespace if kind.namespaced else None,
+                    labels=dict(labels) if labels else None)]
         except ApiError as error:
             raise _map_error(error, what=f"list {kind.plural}") from None
 

@@ -6,9 +6,9 @@ and tell what vanished.
 * WATCH from there with bookmarks and a server-side ``timeoutSeconds`` (jittered); a watch that ends
   normally is resumed from the last resourceVersion seen (events and bookmarks move it);
 * 410 Gone (an HTTP status or an ERROR event) means the server no longer has the changes since that point:
-  the informer lists again and emits DELETED for every object it had delivered that the new list lacks, and
-  ADDED or MODIFIED for new or changed ones (by resourceVersion), so that after every relist the consumer's
-  view equals the server's;
+  the informer lists again and emits ADDED or MODIFIED for new or changed objects (by resourceVersion) page
+  by page, then DELETED for every object it had delivered that the new list lacks, so that after every
+  relist the consumer's view equals the server's (a list is never held decoded as a whole);
 * connection and server errors are retried with capped exponential backoff and jitter.
 
 Events go to ``on_event(type, body)`` (ADDED, MODIFIED or DELETED); ``on_synced()`` is awaited once, after
@@ -27,6 +27,7 @@ import dataclasses
 import json
 import logging
 import random
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,6 +45,7 @@ SyncedHandler = Callable[[], Awaitable[None]]
 Transform = Callable[[Body], Body | None]
 
 READ_GRACE = 30.0  # seconds of silence past the server's own watch timeout before the stream is deemed dead
+YIELD_EVERY = 64  # a list's objects handed over between two turns given to the event loop's other tasks
 _RANDOM = random.SystemRandom()
 
 
@@ -78,7 +80,7 @@ def _meta(body: Body) -> Body:
 
 def _key(body: Body) -> Key:
     meta = _meta(body)
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+    return sys.intern(str(meta.get("namespace") or "")), sys.intern(str(meta.get("name") or ""))
 
 
 def _version(body: Body) -> str:
@@ -165,57 +167,76 @@ class Informer:
 
     # -- list -----------------------------------------------------------------------------------------
     async def _relist(self) -> None:
-        items, version = await self._list_all()
+        """List every page and hand over what is new or changed page by page (a list of 10,000 objects is
+        never held decoded at once), then what the list lacks as DELETED."""
+        while True:  # an expired continue token restarts the whole list, as client-go's pager does
+            listed = await self._list_pages()
+            if listed is not None:
+                break
+        seen, version, changed = listed
         if self.synced.is_set():
             self.relists += 1
-        gone = [key for key in self._known if key not in items]
-        changed = [(key, body) for key, (rv, body) in items.items() if self._known.get(key) != rv]
+        gone = [key for key in self._known if key not in seen]
         log.info("%s: listed %d at resourceVersion %s (%d gone, %d new or changed)",
-                 self._what, len(items), version, len(gone), len(changed))
-        for key in gone:
+                 self._what, len(seen), version, len(gone), changed)
+        for done, key in enumerate(gone, start=1):
             del self._known[key]
             await self._emit("DELETED", self._tombstone(key, version))
-        for key, body in changed:
-            previous = self._known.get(key)
-            self._known[key] = items[key][0]
-            await self._emit("ADDED" if previous is None else "MODIFIED", body)
+            if done % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
         self.resource_version = version
         if not self.synced.is_set():
             self.synced.set()
             if self._on_synced is not None:
                 await self._on_synced()
 
-    async def _list_all(self) -> tuple[dict[Key, tuple[str, Body]], str]:
-        while True:  # an expired continue token restarts the whole list, as client-go's pager does
-            items: dict[Key, tuple[str, Body]] = {}
-            version: str | None = None
-            token: str | None = None
-            while True:
-                params = {**self._selectors, "limit": str(self._page_size)}
-                if token:
-                    params["continue"] = token
-                self.requests["list"] += 1
-                response = await self._http.get(self._path, params=params)
-                if response.status_code == 410 and token:
-                    log.info("%s: the list's continue token expired: listing again", self._what)
-                    break
-                if response.status_code != 200:
-                    raise _Failed(*status_of(response))
-                try:
-                    page = response.json()
-                except ValueError:
-                    raise _Failed(200, "an undecodable list") from None
-                meta = _meta(page)
-                version = version if version is not None else str(meta.get("resourceVersion") or "")
-                for item in page.get("items") or []:
-                    item.setdefault("apiVersion", self._kind.api_version)  # list items carry neither
-                    item.setdefault("kind", self._kind.kind)
-                    kept = self._keep(item)
-                    if kept is not None:
-                        items[_key(item)] = (_version(item), kept)
-                token = meta.get("continue") or None
-                if token is None:
-                    return items, version
+    async def _list_pages(self) -> tuple[set[Key], str, int] | None:
+        """One paged list: the keys it had, its resourceVersion (the first page's), how many objects were new
+        or changed (handed over as they came); None when the continue token expired (list again)."""
+        seen: set[Key] = set()
+        version: str | None = None
+        token: str | None = None
+        changed = 0
+        while True:
+            params = {**self._selectors, "limit": str(self._page_size)}
+            if token:
+                params["continue"] = token
+            self.requests["list"] += 1
+            response = await self._http.get(self._path, params=params)
+            if response.status_code == 410 and token:
+                log.info("%s: the list's continue token expired: listing again", self._what)
+                return None
+            if response.status_code != 200:
+                raise _Failed(*status_of(response))
+            try:
+                page = response.json()
+            except ValueError:
+                raise _Failed(200, "an undecodable list") from None
+            meta = _meta(page)
+            version = version if version is not None else str(meta.get("resourceVersion") or "")
+            items = page.get("items") or []
+            del page, response  # the page's objects go as they are handed over
+            for item in items:
+                item.setdefault("apiVersion", self._kind.api_version)  # list items carry neither
+                item.setdefault("kind", self._kind.kind)
+            # A handler that does not suspend would hold the event loop for a whole page: yield now and then,
+            # so a Lease renewal or a probe is never starved by a large list.
+            for done, item in enumerate(items, start=1):
+                kept = self._keep(item)
+                if kept is None:
+                    continue
+                key, item_version = _key(item), _version(item)
+                seen.add(key)
+                previous = self._known.get(key)
+                if previous != item_version:
+                    changed += 1
+                    self._known[key] = item_version
+                    await self._emit("ADDED" if previous is None else "MODIFIED", kept)
+                if done % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            token = meta.get("continue") or None
+            if token is None:
+                return seen, version, changed
 
     # -- watch ----------------------------------------------------------------------------------------
     async def _watch(self) -> bool:
