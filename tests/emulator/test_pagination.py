@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import kubernetes
 
-from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, write_kubeconfig
+from shipway_sandbox.emulator import ClusterEmulator, EmulatorServer, resources, write_kubeconfig
+from shipway_sandbox.emulator.selectors import compile_selector
 
 from .helpers import make_namespace
 
@@ -111,3 +112,29 @@ async def test_the_official_python_client_pages_through_a_list(server: EmulatorS
 
     seen, counts = await asyncio.to_thread(page_through)
     assert seen == [f"c{i}" for i in range(7)] and counts == [4, 1, None]
+
+
+def test_pages_of_a_cluster_wide_list_are_consistent_and_cost_their_page() -> None:
+    """Every object once, in key order, across namespaces; while nothing is written the store's order is kept
+    (the pages of a large list do not sort the whole collection again), and a write renews it."""
+    configmaps = next(s for s in resources.BUILTIN_RESOURCES if s.plural == "configmaps")
+    cluster = ClusterEmulator().cluster
+    for ns in ("b-ns", "a-ns", "c-ns"):
+        cluster.create(resources.NAMESPACES, None, {"metadata": {"name": ns}})
+        for index in range(120):
+            cluster.create(configmaps, ns, {"metadata": {"name": f"cm-{index:03d}"}})
+    everything = compile_selector(label_selector=None, field_selector=None, group="", plural="configmaps")
+    seen: list[str] = []
+    token: str | None = None
+    orders = set()
+    while True:
+        page = cluster.list(configmaps, None, everything, limit=50, continue_token=token)
+        seen += [f"{i['metadata']['namespace']}/{i['metadata']['name']}" for i in page["items"]]
+        orders.add(id(cluster.store.listing(configmaps, None).keys))
+        token = page["metadata"].get("continue")
+        if not token:
+            break
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) == 360
+    assert len(orders) == 1  # one order for all 8 pages
+    cluster.create(configmaps, "a-ns", {"metadata": {"name": "cm-new"}})
+    assert id(cluster.store.listing(configmaps, None).keys) not in orders

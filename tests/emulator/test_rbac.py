@@ -266,3 +266,33 @@ async def test_an_aggregated_clusterrole_carries_the_rules_of_the_roles_its_sele
     await bind(http, "editors", "ClusterRole", "editor", [subject("User", "frank")])
     assert await allowed(http, "frank", verb="create", group=SHIPWAY, resource="pipelines", namespace="x")
     assert not await allowed(http, "frank", verb="delete", group=SHIPWAY, resource="pipelines", namespace="x")
+
+
+async def test_decisions_follow_every_change_of_roles_and_bindings(teams: httpx.AsyncClient) -> None:
+    """The rules that apply to a user in a namespace are kept between requests (``RbacAuthorizer``): a Role, a
+    RoleBinding, a ClusterRole (aggregated too) or a ClusterRoleBinding written or deleted changes the next
+    decision, and one of another namespace does not."""
+    http = teams
+    get_secrets = {"verb": "get", "resource": "secrets", "namespace": "team-a", "name": "s"}
+    assert not await allowed(http, "alice", (), **get_secrets)
+    await role(http, "team-a", "reader", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}])
+    await bind(http, "read", "Role", "reader", [subject("User", "alice")], namespace="team-a")
+    assert not await allowed(http, "alice", (), **get_secrets)
+    patched = await http.patch(f"{RBAC}/namespaces/team-a/roles/reader", json={"rules": [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]},
+        headers={"Content-Type": "application/merge-patch+json"})
+    assert patched.status_code == 200, patched.text
+    assert await allowed(http, "alice", (), **get_secrets)
+    assert not await allowed(http, "alice", (), **{**get_secrets, "namespace": "team-b"})
+    assert (await http.delete(f"{RBAC}/namespaces/team-a/rolebindings/read")).status_code == 200
+    assert not await allowed(http, "alice", (), **get_secrets)
+    await cluster_role(http, "aggregate", [], aggregationRule={"clusterRoleSelectors": [
+        {"matchLabels": {"grant": "secrets"}}]})
+    await bind(http, "everywhere", "ClusterRole", "aggregate", [subject("User", "alice")])
+    assert not await allowed(http, "alice", (), **get_secrets)
+    await create(http, f"{RBAC}/clusterroles", {"metadata": {"name": "secrets", "labels": {"grant": "secrets"}},
+                                                "rules": [{"apiGroups": [""], "resources": ["secrets"],
+                                                           "verbs": ["get"]}]})
+    assert await allowed(http, "alice", (), **{**get_secrets, "namespace": "team-b"})
+    assert (await http.delete(f"{RBAC}/clusterrolebindings/everywhere")).status_code == 200
+    assert not await allowed(http, "alice", (), **{**get_secrets, "namespace": "team-b"})

@@ -33,7 +33,7 @@ from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, base_functions
 
-from shipway_sandbox.emulator import cel_library
+from shipway_sandbox.emulator import cel_library, cel_parts
 
 ROOT_VARIABLES = frozenset({"object", "oldObject", "request", "params", "namespaceObject", "variables"})
 UNSUPPORTED_VARIABLES = frozenset({"authorizer"})
@@ -60,6 +60,7 @@ class Program:
     expression: str
     runner: celpy.Runner = dataclasses.field(repr=False)
     unsupported: str | None = None  # a compilation error the emulator (not CEL) has: the authorizer variable
+    parts: cel_parts.Part | None = dataclasses.field(default=None, compare=False, repr=False)  # see cel_parts
 
     def run(self, context: Mapping[str, Any]) -> Any:
         """The result, or the CEL error as a value (an error stays a value in ``variables``, as in cel-go)."""
@@ -147,7 +148,9 @@ def compile_expression(expression: str, variables: frozenset[str] = frozenset())
         raise CompileError("\n".join(checker.issues))
     runner = environment.program(tree, functions=dict(cel_library.FUNCTIONS))
     unsupported = "\n".join(checker.unsupported) if checker.unsupported else None
-    return Program(expression=expression, runner=runner, unsupported=unsupported)
+    parts = cel_parts.parts_of(
+        tree, lambda part: environment.program(part, functions=dict(cel_library.FUNCTIONS)).evaluate)
+    return Program(expression=expression, runner=runner, unsupported=unsupported, parts=parts)
 
 
 def _issue(expression: str, line: int | None, column: int | None, text: str) -> str:

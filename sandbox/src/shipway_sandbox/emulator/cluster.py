@@ -25,12 +25,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from shipway_sandbox.emulator import collecting, deletion, errors, limits, objects, planning, stamping
+from shipway_sandbox.emulator import collecting, deletion, errors, limits, objects, paging, planning, stamping
 from shipway_sandbox.emulator.access import Authorizer
 from shipway_sandbox.emulator.controllers import Timers, Timing
 from shipway_sandbox.emulator.resources import Catalogue, ResourceSpec
 from shipway_sandbox.emulator.selectors import Selector
-from shipway_sandbox.emulator.store import ObjectStore, etcd_key
+from shipway_sandbox.emulator.store import ObjectStore
 
 CONTINUE_VERSION = "meta.k8s.io/v1"
 INCONSISTENT_CONTINUE = ("The provided continue parameter is too old to display a consistent list result. You can "
@@ -79,31 +79,28 @@ class Cluster:
     def list(self, spec: ResourceSpec, namespace: str | None, selector: Selector, *,
              limit: int = 0, continue_token: str | None = None) -> objects.Body:
         scope = namespace if spec.namespaced else None
+        start, revision = "", self.store.changes.revision
+        at: int | None = None  # the first page, and an inconsistent continuation, read the current state
         if continue_token:
-            start, revision = decode_continue(continue_token)
-            if revision == -1:  # an inconsistent continuation, from the current state
-                revision, items = self.store.changes.revision, list(self.store.scan(spec, scope))
-            else:
-                try:
-                    items = self.store.snapshot(spec, scope, revision)
-                except errors.Gone as exc:
-                    raise ExpiredContinue(encode_continue(start, -1)) from exc
-            items = [b for b in items if _key_of(b) >= start]
-        else:
-            revision, items = self.store.changes.revision, list(self.store.scan(spec, scope))
-        items = [b for b in items if selector(b)]
+            start, continued = decode_continue(continue_token)
+            if continued != -1:  # a consistent continuation: the state at the first page's resourceVersion
+                revision = at = continued
+        try:
+            listing = self.store.listing(spec, scope, at)
+        except errors.Gone as exc:
+            raise ExpiredContinue(encode_continue(start, -1)) from exc
+        page = paging.page_of(listing, start=start, limit=limit, accept=selector,
+                              everything=bool(getattr(selector, "everything", False)))
         meta: dict[str, Any] = {"resourceVersion": str(revision)}
-        if limit > 0 and len(items) > limit:
-            remaining = len(items) - limit
-            items = items[:limit]
-            meta["continue"] = encode_continue(_key_of(items[-1]) + "\x00", revision)
-            if getattr(selector, "everything", False):
-                meta["remainingItemCount"] = remaining
+        if page.more:
+            meta["continue"] = encode_continue(page.last_key + "\x00", revision)
+            if page.remaining is not None:
+                meta["remainingItemCount"] = page.remaining
         return {
             "kind": f"{spec.kind}List",
             "apiVersion": spec.group_version,
             "metadata": meta,
-            "items": [self._as_version(spec, b) for b in items],
+            "items": [self._as_version(spec, b) for b in page.items],
         }
 
     # -- writes: planned (see :mod:`planning`), then committed --------------------------------------
@@ -201,11 +198,6 @@ class Cluster:
 def _revision(body: objects.Body) -> str | None:
     value = objects.meta_of(body).get("resourceVersion")
     return None if value is None else str(value)
-
-
-def _key_of(body: objects.Body) -> str:
-    meta = objects.meta_of(body)
-    return etcd_key(meta.get("namespace"), str(meta.get("name")))
 
 
 def encode_continue(start: str, revision: int) -> str:

@@ -38,7 +38,7 @@ from shipway_sandbox.emulator.cluster import Cluster
 from shipway_sandbox.emulator.faults import Faults, WatchGate
 from shipway_sandbox.emulator.resources import Catalogue, ResourceSpec
 from shipway_sandbox.emulator.side import SideEndpoints
-from shipway_sandbox.emulator.store import ObjectStore
+from shipway_sandbox.emulator.store import ObjectStore, kmock_resource
 
 logger = logging.getLogger(__name__)
 _KMOCK_ACTIONS = {"get": kmock.action.FETCH, "list": kmock.action.LIST, "watch": kmock.action.WATCH,
@@ -263,7 +263,7 @@ def _kmock_coordinates(raw: aiohttp.web.BaseRequest) -> dict[str, Any]:
     verb = paths.verb_of(raw.method, route, raw.query)
     return {
         "action": _KMOCK_ACTIONS.get(verb or ""),
-        "resource": kmock.resource(route.group, route.version, route.plural),
+        "resource": kmock_resource(route.group, route.version, route.plural),
         "namespace": route.namespace,
         "name": route.name,
         "subresource": route.subresource,

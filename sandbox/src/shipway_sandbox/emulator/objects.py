@@ -48,7 +48,24 @@ def is_deleting(body: Body) -> bool:
 
 
 def deep_copy(body: Body) -> Body:
-    return copy.deepcopy(body)
+    """A copy sharing nothing mutable with ``body``: JSON (dicts, lists, scalars) copied directly, anything
+    else (tuples, other types) by :func:`copy.deepcopy`."""
+    copied: Body = _copied(body)
+    return copied
+
+
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+
+
+def _copied(value: Any) -> Any:
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is dict:
+        return {key: item if type(item) in _ATOMIC else _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [item if type(item) in _ATOMIC else _copied(item) for item in value]
+    return copy.deepcopy(value)
 
 
 def now_rfc3339() -> str:

@@ -35,7 +35,7 @@ from typing import Any
 
 from celpy.evaluation import CELEvalError
 
-from shipway_sandbox.emulator import admission, cel, errors, objects, policies, policy_matching, resources
+from shipway_sandbox.emulator import admission, cel, cel_parts, errors, objects, policies, policy_matching, resources
 from shipway_sandbox.emulator.admission import Attributes
 from shipway_sandbox.emulator.resources import Catalogue, ResourceSpec
 from shipway_sandbox.emulator.store import ObjectStore
@@ -95,12 +95,12 @@ class ValidatingAdmissionPolicies:
         if denied is not None:
             raise denied
 
-    def _context(self, attributes: Attributes, matched: ResourceSpec) -> cel.Context:
+    def _context(self, attributes: Attributes, matched: ResourceSpec) -> cel_parts.Bindings:
         request = admission.review(attributes, matched, "")["request"]
         body, old = request.pop("object"), request.pop("oldObject")
         del request["uid"]
-        return cel.context(object=body, oldObject=old, request=request, params=None,
-                           namespaceObject=self._namespace_object(attributes))
+        return cel_parts.Bindings(object=body, oldObject=old, request=request, params=None,
+                                 namespaceObject=self._namespace_object(attributes))
 
     def _namespace_object(self, attributes: Attributes) -> objects.Body | None:
         """``CreateNamespaceObject``: the namespace of a namespaced object (metadata, spec, status only)."""
@@ -123,7 +123,7 @@ def _items(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _run(expression: str, context: cel.Context, variables: frozenset[str]) -> Any:
+def _run(expression: str, context: cel_parts.Bindings, variables: frozenset[str]) -> Any:
     """The value of an expression, or its error (:class:`_Failure`) as kube-apiserver words it."""
     try:
         program = cel.compile_expression(expression, variables)
@@ -131,7 +131,7 @@ def _run(expression: str, context: cel.Context, variables: frozenset[str]) -> An
         return _Failure(f"compilation error: compilation failed: {error}")
     if program.unsupported:
         return _Failure(f"compilation error: compilation failed: {program.unsupported}")
-    result = program.run(context)
+    result = cel_parts.run(program, context)
     if isinstance(result, CELEvalError):
         return _Failure(f"expression '{expression}' resulted in error: {cel.error_text(result)}")
     return result
@@ -142,7 +142,7 @@ class _Failure:
     text: str
 
 
-def _variable(variable: Mapping[str, Any], context: cel.Context, earlier: frozenset[str]) -> Any:
+def _variable(variable: Mapping[str, Any], context: cel_parts.Bindings, earlier: frozenset[str]) -> Any:
     """A variable's value, or its error as a value: the error of an expression that uses it (``variableAccessor``)."""
     name = str(variable.get("name"))
     try:
@@ -152,17 +152,17 @@ def _variable(variable: Mapping[str, Any], context: cel.Context, earlier: frozen
         problem = str(error)
     if problem:
         return CELEvalError(f'composited variable "{name}" fails to compile: {problem}', ValueError, ())
-    return program.run(context)
+    return program.run(context.context())
 
 
-def evaluate(spec: Mapping[str, Any], context: cel.Context) -> list[Decision]:
+def evaluate(spec: Mapping[str, Any], context: cel_parts.Bindings) -> list[Decision]:
     """The decisions of one policy (``validating.validator.Validate``): empty when it admits."""
     fail = spec.get("failurePolicy", "Fail") != "Ignore"
     values: dict[str, Any] = {}
     for variable in _items(spec.get("variables")):
-        context["variables"] = cel.variables_map(values)
+        context.variables = cel.variables_map(values)
         values[str(variable.get("name"))] = _variable(variable, context, frozenset(values))
-    context["variables"] = cel.variables_map(values)
+    context.variables = cel.variables_map(values)
     declared = frozenset(values)
     failures: list[str] = []
     for condition in _items(spec.get("matchConditions")):
@@ -186,7 +186,7 @@ def evaluate(spec: Mapping[str, Any], context: cel.Context) -> list[Decision]:
     return decisions
 
 
-def _message(validation: Mapping[str, Any], context: cel.Context, declared: frozenset[str]) -> str:
+def _message(validation: Mapping[str, Any], context: cel_parts.Bindings, declared: frozenset[str]) -> str:
     """``messageExpression`` when it gives a non-empty one-line string, else ``message``, else the expression."""
     message = ""
     if str(validation.get("messageExpression") or "").strip():

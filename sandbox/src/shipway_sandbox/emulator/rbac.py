@@ -132,6 +132,8 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
 
 # -- the authorizer ------------------------------------------------------------------------------------
 Visitor = Callable[[str, Rule | None, str | None], bool]  # (source, rule, error) -> continue?
+Entry = tuple[str, Rule | None, str | None]  # what a visitor is shown: (source, rule, error)
+CACHE_SIZE = 4096  # users x namespaces whose applying rules are kept
 
 
 class RbacAuthorizer:
@@ -183,19 +185,39 @@ class RbacAuthorizer:
     def visit_rules(self, user: UserInfo, namespace: str, visitor: Visitor) -> None:
         """Every rule that applies to ``user`` in ``namespace`` (``""``: cluster scope), until ``visitor``
         answers False (``DefaultRuleResolver.VisitRulesFor``)."""
-        for binding in self._store.scan(CLUSTERROLEBINDINGS):
-            if not self._visit_binding(user, binding, "", visitor):
+        for source, rule, error in self._applying(user, namespace):
+            if not visitor(source, rule, error):
                 return
-        if namespace:
-            for binding in self._store.scan(ROLEBINDINGS, namespace):
-                if not self._visit_binding(user, binding, namespace, visitor):
-                    return
 
-    def _visit_binding(self, user: UserInfo, binding: objects.Body, namespace: str, visitor: Visitor) -> bool:
+    def _applying(self, user: UserInfo, namespace: str) -> list[Entry]:
+        """What :meth:`visit_rules` visits, in order: kept per user and namespace while no binding or role that
+        could change it is written (the roles and bindings of the namespace, every cluster role and binding)."""
+        store = self._store
+        stamp = (store.generation(CLUSTERROLEBINDINGS), store.generation(CLUSTERROLES),
+                 store.generation(ROLEBINDINGS, namespace) if namespace else 0,
+                 store.generation(ROLES, namespace) if namespace else 0)
+        cache: dict[tuple[str, tuple[str, ...], str], tuple[tuple[int, ...], list[Entry]]] = \
+            store.derived.setdefault("rbac", {})
+        key = (user.username, tuple(user.groups), namespace)
+        kept = cache.get(key)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        entries: list[Entry] = []
+        for binding in store.scan(CLUSTERROLEBINDINGS):
+            entries.extend(self._binding_entries(user, binding, ""))
+        if namespace:
+            for binding in store.scan(ROLEBINDINGS, namespace):
+                entries.extend(self._binding_entries(user, binding, namespace))
+        if len(cache) >= CACHE_SIZE:
+            del cache[next(iter(cache))]
+        cache[key] = (stamp, entries)
+        return entries
+
+    def _binding_entries(self, user: UserInfo, binding: objects.Body, namespace: str) -> list[Entry]:
         subjects = binding.get("subjects") or []
         subject = next((s for s in subjects if isinstance(s, dict) and subject_applies(user, s, namespace)), None)
         if subject is None:
-            return True
+            return []
         name = str(objects.meta_of(binding).get("name"))
         ref = binding.get("roleRef") or {}
         ref_kind, ref_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
@@ -205,8 +227,8 @@ class RbacAuthorizer:
                   f"{describe_subject(subject, namespace)}")
         rules, error = self.role_rules(ref_kind, ref_name, namespace)
         if error is not None:
-            return visitor(source, None, error)
-        return all(visitor(source, rule, None) for rule in rules)
+            return [(source, None, error)]
+        return [(source, rule, None) for rule in rules]
 
     def role_rules(self, kind: str, name: str, namespace: str) -> tuple[Sequence[Rule], str | None]:
         """The rules a roleRef points at (``GetRoleReferenceRules``), or the error the API server reports."""

@@ -19,11 +19,13 @@ indexes in step with every write and removal so that no controller has to scan t
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import kmock
 
-from shipway_sandbox.emulator import event_versions, events, objects
+from shipway_sandbox.emulator import event_versions, events, objects, paging
 from shipway_sandbox.emulator.resources import ResourceSpec
 
 ObjectKey = tuple[str | None, str]  # (namespace, name)
@@ -32,6 +34,12 @@ ObjectKey = tuple[str | None, str]  # (namespace, name)
 def etcd_key(namespace: str | None, name: str) -> str:
     """An object's key under its resource's etcd prefix: ``namespace/name``, or ``name`` when cluster-scoped."""
     return f"{namespace}/{name}" if namespace else name
+
+
+@functools.lru_cache(maxsize=1024)
+def kmock_resource(group: str, version: str, plural: str) -> kmock.resource:
+    """kmock's resource key (immutable; slow to make: its constructor checks its arguments against protocols)."""
+    return kmock.resource(group, version, plural)
 
 
 def served_as(spec: ResourceSpec, body: objects.Body) -> objects.Body:
@@ -59,6 +67,22 @@ class ObjectStore:
         self._positions: dict[tuple[events.GroupResource, ObjectKey], int] = {}  # first insertion order
         self._ranks: dict[events.GroupResource, int] = {}
         self.changes = events.ChangeLog(retention=retention, retention_seconds=retention_seconds)
+        self._generations: dict[events.GroupResource, int] = {}
+        self._generations_in: dict[tuple[events.GroupResource, str | None], int] = {}
+        self.derived: dict[str, Any] = {}  # what other modules keep computed from stored objects (see generation)
+        self._ordered: dict[events.GroupResource, tuple[int, list[str], list[kmock.Object]]] = {}
+
+    def generation(self, spec: ResourceSpec, namespace: str | None = None) -> int:
+        """A number that changes whenever an object of ``spec``'s resource is written or removed, in ``namespace``
+        (``None``: in any namespace, or cluster-scoped): what is derived from them is still valid while it holds."""
+        resource = self.group_resource(spec)
+        if namespace is None:
+            return self._generations.get(resource, 0)
+        return self._generations_in.get((resource, namespace), 0)
+
+    def _touch(self, resource: events.GroupResource, namespace: str | None) -> None:
+        self._generations[resource] = self._generations.get(resource, 0) + 1
+        self._generations_in[(resource, namespace)] = self._generations_in.get((resource, namespace), 0) + 1
 
     @staticmethod
     def group_resource(spec: ResourceSpec) -> events.GroupResource:
@@ -76,23 +100,26 @@ class ObjectStore:
     def scan(self, spec: ResourceSpec, namespace: str | None = None) -> Iterator[objects.Body]:
         """Live objects of a resource, in one namespace or all of them, in etcd's key order
         (``namespace/name``, byte-wise: as a real list returns them)."""
-        by_namespace = self._live.get(self.group_resource(spec), {})
-        if namespace is not None:
-            bucket = by_namespace.get(namespace, {})
-            for name in sorted(bucket):
-                yield served_as(spec, bucket[name].raw)
-            return
-        everything = [(etcd_key(ns, name), obj) for ns, bucket in by_namespace.items() for name, obj in bucket.items()]
-        for _key, obj in sorted(everything, key=lambda item: item[0]):
-            yield served_as(spec, obj.raw)
+        listing = self.listing(spec, namespace)
+        for index in range(len(listing.keys)):
+            yield listing.body_at(index)
 
-    def snapshot(self, spec: ResourceSpec, namespace: str | None, revision: int) -> list[objects.Body]:
-        """The objects of a resource (in one namespace or all) as they were at ``revision``, in key order: the live
-        objects with the changes made since undone; 410 Gone when those changes are no longer kept."""
+    def listing(self, spec: ResourceSpec, namespace: str | None, revision: int | None = None) -> paging.Listing:
+        """The objects of a resource (in one namespace or all) in key order, live or as they were at ``revision``
+        (the live objects with the changes made since undone; 410 Gone when those are no longer kept)."""
         resource = self.group_resource(spec)
+        changes = self.changes.changes_after(resource, revision) if revision is not None else []
+        if not changes:
+            if namespace is not None:
+                bucket = self._live.get(resource, {}).get(namespace, {})
+                names = sorted(bucket)
+                return paging.Listing(keys=[etcd_key(namespace, n) for n in names],
+                                      body_at=lambda i: served_as(spec, bucket[names[i]].raw))
+            keys, found = self._ordered_live(resource)
+            return paging.Listing(keys=keys, body_at=lambda i: served_as(spec, found[i].raw))
         state: dict[ObjectKey, objects.Body] = {
             (ns, name): obj.raw for ns, bucket in self._live.get(resource, {}).items() for name, obj in bucket.items()}
-        for change in reversed(self.changes.changes_after(resource, revision)):
+        for change in reversed(changes):
             key = (change.namespace, str(objects.meta_of(change.new).get("name")))
             if change.type == "ADDED" or change.old is None:
                 state.pop(key, None)
@@ -100,7 +127,18 @@ class ObjectStore:
                 state[key] = change.old
         kept = sorted(((etcd_key(ns, name), body) for (ns, name), body in state.items()
                        if namespace is None or ns == namespace), key=lambda item: item[0])
-        return [served_as(spec, body) for _key, body in kept]
+        return paging.Listing(keys=[k for k, _ in kept], body_at=lambda i: served_as(spec, kept[i][1]))
+
+    def _ordered_live(self, resource: events.GroupResource) -> tuple[list[str], list[kmock.Object]]:
+        """The live objects of a resource across namespaces in key order, kept until the resource's next write."""
+        generation = self._generations.get(resource, 0)
+        held = self._ordered.get(resource)
+        if held is None or held[0] != generation:
+            pairs = sorted(((etcd_key(ns, name), obj) for ns, bucket in self._live.get(resource, {}).items()
+                            for name, obj in bucket.items()), key=lambda item: item[0])
+            held = (generation, [k for k, _ in pairs], [o for _, o in pairs])
+            self._ordered[resource] = held
+        return held[1], held[2]
 
     def in_namespace(self, namespace: str) -> list[tuple[events.GroupResource, objects.Body]]:
         """Every live object in a namespace, whatever its resource (resources in the store's order)."""
@@ -165,7 +203,7 @@ class ObjectStore:
         namespace, name = meta.get("namespace"), str(meta["name"])
         resource = self.group_resource(spec)
         version = spec.version if resource == (spec.group, spec.plural) else str(body.get("apiVersion"))
-        key = kmock.resource(resource[0], version, resource[1])
+        key = kmock_resource(resource[0], version, resource[1])
         obj = self._index[resource].get((namespace, name))
         if obj is None:
             self._array[key, namespace, name] = body
@@ -175,6 +213,7 @@ class ObjectStore:
         else:
             obj.create(body)
             self._trim(obj)
+        self._touch(resource, namespace)
         uid = str(meta["uid"])
         self._by_uid[uid] = (resource, (namespace, name))
         self._live.setdefault(resource, {}).setdefault(namespace, {})[name] = obj
@@ -198,6 +237,7 @@ class ObjectStore:
         objects.metadata(final)["resourceVersion"] = str(self.changes.next_revision())
         obj.delete()
         self._trim(obj)
+        self._touch(resource, namespace)
         uid = str(meta.get("uid"))
         self._by_uid.pop(uid, None)
         self._forget_live(resource, namespace, name)
