@@ -113,3 +113,47 @@ def test_a_delivered_secret_costs_its_metadata_not_its_data() -> None:
     assert 0 < store.bytes_held() < 1024
     held = store.get("Secret", "shipway-pull", "a-review")
     assert CANARY not in json.dumps(held) and base64.b64encode(CANARY.encode()).decode()[:12] not in json.dumps(held)
+
+
+def test_where_answers_from_the_entries_what_list_answers_by_decoding() -> None:
+    """Keys by labels: the pipeline and managed-by labels are known without decoding; other labels, and a
+    managed-by value other than Shipway's, are read from the object. Both ways agree with list()."""
+    store = Store()
+    mine = {names.PIPELINE_LABEL: "a", names.MANAGED_BY_LABEL: names.MANAGED_BY}
+    bodies = [
+        ("s0", "a-review", {**mine, "team": "x"}),
+        ("s1", "a-review", {names.PIPELINE_LABEL: "a"}),  # not managed by Shipway
+        ("s2", "a-prod", {**mine, names.MANAGED_BY_LABEL: "helm"}),
+        ("s3", "b-review", {names.PIPELINE_LABEL: "b", names.MANAGED_BY_LABEL: names.MANAGED_BY}),
+    ]
+    for rv, (name, ns, labels) in enumerate(bodies, start=1):
+        body = secret(name, ns, rv=str(rv))
+        body["metadata"]["labels"] = labels
+        store.upsert("Secret", body)
+    queries = [mine, {names.PIPELINE_LABEL: "a"}, {names.MANAGED_BY_LABEL: "helm"}, {"team": "x"},
+               {**mine, "team": "x"}, {names.MANAGED_BY_LABEL: names.MANAGED_BY}]
+    for labels in queries:
+        for namespace in (None, "a-review"):
+            listed = sorted((b["metadata"]["namespace"], b["metadata"]["name"])
+                            for b in store.list("Secret", namespace=namespace, labels=labels))
+            assert sorted(store.where("Secret", labels=labels, namespace=namespace)) == listed, (labels, namespace)
+    assert store.where("Secret", labels=mine) == [("a-review", "s0")]
+
+
+def test_what_a_reconcile_does_not_read_is_not_kept_and_the_type_comes_back_on_read() -> None:
+    store = Store()
+    store.upsert("Namespace", {"apiVersion": "v1", "kind": "Namespace", "spec": {"finalizers": ["kubernetes"]},
+                               "status": {"phase": "Active"},
+                               "metadata": {"name": "a-review", "resourceVersion": "3", "generation": 1}})
+    store.upsert("Pipeline", {"apiVersion": "shipway.dev/v1alpha1", "kind": "Pipeline", "spec": {"phases": []},
+                              "metadata": {"name": "a", "resourceVersion": "4", "generation": 7}})
+    namespace = store.get("Namespace", "a-review")
+    assert namespace == {"apiVersion": "v1", "kind": "Namespace",
+                         "metadata": {"name": "a-review", "resourceVersion": "3"}}
+    pipeline = store.get("Pipeline", "a")
+    assert pipeline is not None and pipeline["metadata"]["generation"] == 7  # its status reports it
+    assert pipeline["apiVersion"] == "shipway.dev/v1alpha1" and pipeline["kind"] == "Pipeline"
+    # An object of another version than the kind's own keeps what it said.
+    store.upsert("Pipeline", {"apiVersion": "shipway.dev/v1beta1", "kind": "Pipeline",
+                              "metadata": {"name": "b", "resourceVersion": "5"}})
+    assert store.get("Pipeline", "b")["apiVersion"] == "shipway.dev/v1beta1"  # type: ignore[index]

@@ -63,3 +63,30 @@ async def test_a_key_added_while_it_runs_runs_once_more_and_queued_keys_are_not_
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
     assert runs == ["a", "b", "a"]
+
+
+async def test_quiet_means_nothing_waiting_or_running_though_a_key_waits_out_a_delay() -> None:
+    release = asyncio.Event()
+
+    async def reconcile(key: str) -> Outcome:
+        await release.wait()
+        return Outcome(requeue_after=60.0)  # comes back in a minute: not idle, but quiet
+
+    queue = WorkQueue(handler=reconcile, workers=1)
+    queue.add("a")
+    running = asyncio.create_task(queue.run())
+    try:
+        await asyncio.sleep(0.01)
+        quiet = asyncio.create_task(queue.wait_quiet())
+        await asyncio.sleep(0.01)
+        assert not quiet.done()  # "a" is being reconciled
+        release.set()
+        await asyncio.wait_for(quiet, 5)
+        assert queue.delayed == 1
+        idle = asyncio.create_task(queue.wait_idle())
+        await asyncio.sleep(0.01)
+        assert not idle.done()
+        idle.cancel()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)

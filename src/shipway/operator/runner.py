@@ -50,9 +50,10 @@ class Operator:
         self.client = KubeClient(kubeconfig=kubeconfig, user_agent="shipway-operator",
                                  field_manager=names.FIELD_MANAGER, instance=self.identity,
                                  max_in_flight=workers * 2)
-        self.reconciler = Reconciler(client=self.client, store=self.store, recorder=EventRecorder(
-            client=self.client, instance=f"{socket.gethostname()}-{self.identity}"))
+        self.recorder = EventRecorder(client=self.client, instance=f"{socket.gethostname()}-{self.identity}")
+        self.reconciler = Reconciler(client=self.client, store=self.store, recorder=self.recorder)
         self.queue = WorkQueue(handler=self.reconciler, workers=workers)
+        self.recorder.quiet = self.queue.wait_quiet  # deliveries first, their Events right after
         self.verify_interval = verify_interval
         self.registry_ca_file = registry_ca_file
         self.controller = Controller(store=self.store, queue=self.queue)
@@ -119,6 +120,7 @@ class Operator:
         async def started_leading() -> None:
             self.leading.set()
             work.append(asyncio.create_task(self._lead(verifier), name="shipway-queue"))
+            work.append(asyncio.create_task(self.recorder.run(), name="shipway-events"))
 
         async def stopped_leading() -> None:
             if self.stop.is_set():
@@ -143,6 +145,8 @@ class Operator:
         finally:
             self.stop.set()
             verifier.close()
+            if self.leading.is_set() and not self.lost_leadership:
+                await self.recorder.drain(timeout=2.0)  # the Events already decided, best effort
             for task in work:
                 task.cancel()
             await asyncio.gather(*work, return_exceptions=True)

@@ -214,8 +214,7 @@ class Reconciler:
         await self._ensure_all(applier, [w for w in wanted if w[0] is kinds.ROLE_BINDING])
         owned = objects.owned_names
         for kind in OWNED_KINDS:
-            for actual in list(self.store.list(kind.kind, namespace=objects.namespace, labels=mine(pipeline))):
-                actual_name = actual["metadata"]["name"]
+            for _, actual_name in self.store.where(kind.kind, namespace=objects.namespace, labels=mine(pipeline)):
                 if actual_name not in owned[kind.kind]:
                     await applier.delete(kind, actual_name, objects.namespace)
         # Last, so the pull secret exists before the ServiceAccount names it.
@@ -235,15 +234,16 @@ class Reconciler:
         applier.writes += 1
         patched = await self.client.patch(kinds.PIPELINE, name, {"status": status}, status=True)
         self.store.record_write("Pipeline", patched)
-        await self.announce(patched, old=body.get("status"), new=status)
+        self.announce(patched, old=body.get("status"), new=status)
 
-    async def announce(self, body: dict[str, Any], *, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
-        """The Events a status change means, on the object (Pipeline or Platform) whose status it is."""
+    def announce(self, body: dict[str, Any], *, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+        """The Events a status change means, on the object (Pipeline or Platform) whose status it is (queued:
+        the recorder writes them in the background)."""
         if self.recorder is None:
             return
         meta = body.get("metadata") or {}
         regarding = Regarding(api_version=names.API_VERSION, kind=str(body.get("kind", "Pipeline")),
                               name=str(meta.get("name", "")), uid=str(meta.get("uid", "")))
         for happening in status_happenings(old, new):
-            await self.recorder.record(regarding, reason=happening.reason, note=happening.note,
-                                       action=happening.action, warning=happening.warning)
+            self.recorder.record(regarding, reason=happening.reason, note=happening.note,
+                                 action=happening.action, warning=happening.warning)

@@ -63,5 +63,5 @@ async def reconcile_platform(reconciler: Reconciler, applier: Applier) -> Outcom
         applier.writes += 1
         patched = await reconciler.client.patch(kinds.PLATFORM, names.PLATFORM_NAME, {"status": status}, status=True)
         store.record_write("Platform", patched)
-        await reconciler.announce(patched, old=body.get("status"), new=status)
+        reconciler.announce(patched, old=body.get("status"), new=status)
     return Outcome()

@@ -36,6 +36,8 @@ class WorkQueue:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self._quiet = asyncio.Event()  # no key waiting or being reconciled (delayed keys aside)
+        self._quiet.set()
         self.processed = 0
         self.failures_total = 0
 
@@ -65,6 +67,7 @@ class WorkQueue:
             return
         self._queued.add(key)
         self._idle.clear()
+        self._quiet.clear()
         self._queue.put_nowait(key)
 
     def add_after(self, key: str, delay: float) -> None:
@@ -78,11 +81,17 @@ class WorkQueue:
         self.add(key)
 
     def _check_idle(self) -> None:
-        if not self._queued and not self._active and not self._timers:
-            self._idle.set()
+        if not self._queued and not self._active:
+            self._quiet.set()
+            if not self._timers:
+                self._idle.set()
 
     async def wait_idle(self) -> None:
         await self._idle.wait()
+
+    async def wait_quiet(self) -> None:
+        """Until no key waits for a worker or is being reconciled (keys waiting out a delay aside)."""
+        await self._quiet.wait()
 
     async def _work(self) -> None:
         while True:

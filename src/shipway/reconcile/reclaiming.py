@@ -42,11 +42,10 @@ def policy_of(namespace: dict[str, Any] | None, *, current: ReclaimPolicy | None
 def stale_namespaces(store: Store, pipeline: str, *, keep: set[str]) -> set[str]:
     """Every namespace outside ``keep`` that holds something of ``pipeline``'s: its own namespaces, and the
     objects and ``default`` ServiceAccounts it left in adopted ones."""
-    found = {ns["metadata"]["name"] for ns in store.list("Namespace", labels=mine(pipeline))}
+    found = {name for _, name in store.where("Namespace", labels=mine(pipeline))}
     for kind in OWNED_KINDS:
-        found |= {o["metadata"].get("namespace", "") for o in store.list(kind.kind, labels=mine(pipeline))}
-    found |= {a["metadata"].get("namespace", "") for a in store.list("ServiceAccount",
-                                                                     labels={names.PIPELINE_LABEL: pipeline})}
+        found |= {namespace for namespace, _ in store.where(kind.kind, labels=mine(pipeline))}
+    found |= {namespace for namespace, _ in store.where("ServiceAccount", labels={names.PIPELINE_LABEL: pipeline})}
     return found - keep
 
 

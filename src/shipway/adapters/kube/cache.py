@@ -14,12 +14,14 @@ JSON values (dicts, lists, strings, numbers) it built itself and unpickles only 
 
 from __future__ import annotations
 
+import builtins
 import pickle
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shipway.adapters.kube import resources as kinds
 from shipway.core import names
 from shipway.core.desired import DATA_DIGEST, data_digest
 
@@ -38,14 +40,21 @@ def _rv(obj: Mapping[str, Any]) -> int | None:
 
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SERVER_ONLY = ("managedFields", "selfLink", "creationTimestamp")  # metadata no reconcile reads
+_GENERATIONS = ("Pipeline", "Platform")  # the kinds whose metadata.generation a reconcile reads (observedGeneration)
+_TYPES = {k.kind: k.api_version for k in kinds.BY_KIND.values()}  # implied by the kind: not kept in each object
 
 
 def slim(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     """What the cache keeps of an object: no managedFields, no kubectl last-applied copy (which may even hold
     a Secret's data), and of the Secrets Shipway writes a digest of their data instead of the data (a
-    reconcile compares, it never reads them)."""
+    reconcile compares, it never reads them); of a Namespace not its spec and status (its deletionTimestamp
+    says it is terminating), and a generation only where a status reports it."""
     body = dict(obj)
-    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k not in _SERVER_ONLY}
+    meta = {k: v for k, v in (body.get("metadata") or {}).items()
+            if k not in _SERVER_ONLY and (k != "generation" or kind in _GENERATIONS)}
+    if kind == "Namespace":
+        body.pop("spec", None)
+        body.pop("status", None)
     annotations = meta.get("annotations")
     if annotations and _LAST_APPLIED in annotations:
         meta["annotations"] = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
@@ -68,29 +77,51 @@ class _Entry:
 
     version: int | None
     pipeline: str | None
+    managed: bool  # labelled as managed by Shipway
     blob: bytes
+    typed: bool  # apiVersion and kind left out of the blob (the kind's own)
     written: bool = False  # this version is the answer to this process's own write
 
     @classmethod
-    def of(cls, body: Mapping[str, Any], *, written: bool = False) -> _Entry:
-        pipeline = ((body.get("metadata") or {}).get("labels") or {}).get(PIPELINE_LABEL)
+    def of(cls, kind: str, body: Mapping[str, Any], *, written: bool = False) -> _Entry:
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        pipeline = labels.get(PIPELINE_LABEL)
+        typed = body.get("kind") == kind and kind in _TYPES and body.get("apiVersion") == _TYPES[kind]
+        kept = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")} if typed else body
         return cls(version=_rv(body), pipeline=pipeline if isinstance(pipeline, str) else None,
-                   blob=pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL), written=written)
+                   managed=labels.get(names.MANAGED_BY_LABEL) == names.MANAGED_BY,
+                   blob=pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL), typed=typed, written=written)
 
-    def body(self) -> dict[str, Any]:
+    def has(self, labels: Mapping[str, str]) -> bool | None:
+        """Whether the object has ``labels``, when the entry can tell without decoding it (else None)."""
+        unknown = False
+        for key, value in labels.items():
+            if key == PIPELINE_LABEL:
+                matches: bool | None = self.pipeline == value
+            elif key == names.MANAGED_BY_LABEL:
+                matches = self.managed if value == names.MANAGED_BY else (False if self.managed else None)
+            else:
+                matches = None
+            if matches is False:
+                return False
+            unknown = unknown or matches is None
+        return None if unknown else True
+
+    def body(self, kind: str) -> dict[str, Any]:
         decoded: dict[str, Any] = pickle.loads(self.blob)  # noqa: S301 (only bytes this cache pickled itself)
-        return decoded
+        return {"apiVersion": _TYPES[kind], "kind": kind, **decoded} if self.typed else decoded
 
 
 class Store:
     """Objects by (kind, namespace, name). Not thread-safe: used from one event loop."""
 
     def __init__(self) -> None:
-        # The objects by place (kind, namespace) and name, and indexes, so a lookup costs what it finds, not
-        # the size of the cache:
-        self._by_place: dict[tuple[str, str], dict[str, _Entry]] = {}
+        # The objects by kind, and indexes by namespace and by pipeline label, so a lookup costs what it finds,
+        # not the size of the cache (one index dict per namespace and per pipeline, whatever the kinds: a few
+        # hundred bytes each, so not one per kind as well):
         self._by_kind: dict[str, dict[Key, _Entry]] = {}
-        self._by_pipeline: dict[tuple[str, str], dict[Key, _Entry]] = {}  # (kind, pipeline label)
+        self._by_namespace: dict[str, dict[Key, _Entry]] = {}  # namespaced objects only
+        self._by_pipeline: dict[str, dict[Key, _Entry]] = {}
         self._deleted_rv: dict[Key, int] = {}
         self._count = 0
 
@@ -98,8 +129,8 @@ class Store:
         return self._count
 
     def _entry(self, key: Key) -> _Entry | None:
-        place = self._by_place.get((key[0], key[1]))
-        return place.get(key[2]) if place is not None else None
+        of_kind = self._by_kind.get(key[0])
+        return of_kind.get(key) if of_kind is not None else None
 
     def sizes(self) -> dict[str, int]:
         return {kind: len(objects) for kind, objects in self._by_kind.items()}
@@ -118,16 +149,17 @@ class Store:
             if held_rv is not None and new_rv <= held_rv:
                 return False  # an echo of the cache's own write-through, or an older event
         self._deleted_rv.pop(key, None)
-        self._put(key, _Entry.of(slim(kind, obj), written=written))
+        self._put(key, _Entry.of(kind, slim(kind, obj), written=written))
         return True
 
     def _put(self, key: Key, entry: _Entry) -> None:
         self._drop(key)
         self._count += 1
-        self._by_place.setdefault((key[0], key[1]), {})[key[2]] = entry
         self._by_kind.setdefault(key[0], {})[key] = entry
+        if key[1]:
+            self._by_namespace.setdefault(key[1], {})[key] = entry
         if entry.pipeline is not None:
-            self._by_pipeline.setdefault((key[0], entry.pipeline), {})[key] = entry
+            self._by_pipeline.setdefault(entry.pipeline, {})[key] = entry
 
     @staticmethod
     def _unindex(index: dict[Any, dict[Any, _Entry]], bucket: Any, member: Any) -> None:
@@ -142,10 +174,11 @@ class Store:
         if old is None:
             return
         self._count -= 1
-        self._unindex(self._by_place, (key[0], key[1]), key[2])
         self._unindex(self._by_kind, key[0], key)
+        if key[1]:
+            self._unindex(self._by_namespace, key[1], key)
         if old.pipeline is not None:
-            self._unindex(self._by_pipeline, (key[0], old.pipeline), key)
+            self._unindex(self._by_pipeline, old.pipeline, key)
 
     def record_write(self, kind: str, obj: Mapping[str, Any]) -> None:
         """Store the server's answer to this process's own write (write-through), marked as such."""
@@ -172,10 +205,10 @@ class Store:
         key = (kind, namespace, name)
         found = self._entry(key)
         if found is not None:
-            body = found.body()
+            body = found.body(kind)
             meta = body.setdefault("metadata", {})
             meta["deletionTimestamp"] = meta.get("deletionTimestamp") or "deleting"
-            self._put(key, _Entry.of(body, written=found.written))
+            self._put(key, _Entry.of(kind, body, written=found.written))
 
     def forget(self, kind: str, name: str, namespace: str = "") -> None:
         """Drop an object after the operator deleted it itself (write-through)."""
@@ -192,23 +225,42 @@ class Store:
     def get(self, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:
         """A copy of the cached object, or None."""
         found = self._entry((kind, namespace, name))
-        return found.body() if found is not None else None
+        return found.body(kind) if found is not None else None
+
+    def _candidates(self, kind: str, namespace: str | None, labels: Mapping[str, str] | None
+                    ) -> list[tuple[Key, _Entry]]:
+        if namespace:
+            return [(key, entry) for key, entry in self._by_namespace.get(namespace, {}).items() if key[0] == kind]
+        if labels and PIPELINE_LABEL in labels:
+            return [(key, entry) for key, entry in self._by_pipeline.get(labels[PIPELINE_LABEL], {}).items()
+                    if key[0] == kind]
+        return [(key, entry) for key, entry in self._by_kind.get(kind, {}).items()
+                if namespace is None or key[1] == namespace]
 
     def list(self, kind: str, *, namespace: str | None = None, labels: Mapping[str, str] | None = None
              ) -> Iterator[dict[str, Any]]:
         """Copies of the cached objects of ``kind`` (in ``namespace``, with all of ``labels``)."""
-        if namespace is not None:
-            candidates: Iterable[_Entry] = list(self._by_place.get((kind, namespace), {}).values())
-        elif labels and PIPELINE_LABEL in labels:
-            candidates = list(self._by_pipeline.get((kind, labels[PIPELINE_LABEL]), {}).values())
-        else:
-            candidates = list(self._by_kind.get(kind, {}).values())
-        for entry in candidates:
-            if labels and PIPELINE_LABEL in labels and entry.pipeline != labels[PIPELINE_LABEL]:
+        for _key, entry in self._candidates(kind, namespace, labels):
+            known = entry.has(labels) if labels else True
+            if known is False:
                 continue
-            obj = entry.body()
-            if labels:
+            obj = entry.body(kind)
+            if known is None and labels:
                 have = (obj.get("metadata") or {}).get("labels") or {}
                 if any(have.get(lk) != lv for lk, lv in labels.items()):
                     continue
             yield obj
+
+    def where(self, kind: str, *, labels: Mapping[str, str], namespace: str | None = None
+              ) -> builtins.list[tuple[str, str]]:
+        """The (namespace, name) of the cached objects of ``kind`` with ``labels`` (the pipeline and managed-by
+        labels are known without decoding an object; others are read from it)."""
+        found: builtins.list[tuple[str, str]] = []
+        for key, entry in self._candidates(kind, namespace, labels):
+            known = entry.has(labels)
+            if known is None:
+                have = (entry.body(kind).get("metadata") or {}).get("labels") or {}
+                known = all(have.get(lk) == lv for lk, lv in labels.items())
+            if known:
+                found.append((key[1], key[2]))
+        return found

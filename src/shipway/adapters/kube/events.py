@@ -5,15 +5,26 @@ the first one's ``series`` (count, lastObservedTime) is patched instead, at most
 seconds, and every object gets at most ``per_object_burst`` new Events per minute: churn cannot flood the API
 server. Notes are written by Shipway from names, reasons and fingerprints only: never a secret value (the
 redacting log filter is a second belt for the log lines here). A failed Event never fails the caller.
+
+Recording is asynchronous, as client-go's event broadcaster is: :meth:`EventRecorder.record` decides at once
+and queues the write; :meth:`EventRecorder.run` sends the queued writes one at a time, so Events never hold
+a reconcile and take at most one of the API requests in flight. Delivery comes first: given ``quiet`` (the
+work queue's "nothing to reconcile"), the sender waits for it, ``max_delay`` seconds at most, before each
+batch it sends, unless half the backlog is waiting; a rotation reaches every namespace before its Events are
+written, and no Event waits much longer than ``max_delay``. At most ``backlog`` writes wait; beyond that new
+ones are dropped (and logged).
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import datetime
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,12 +76,57 @@ class EventRecorder:
     series_window: float = 600.0
     min_patch_gap: float = 30.0
     per_object_burst: int = 25
+    backlog: int = 1000
+    quiet: Callable[[], Awaitable[None]] | None = None
+    max_delay: float = 1.0
     writes: int = 0
+    dropped: int = 0
     _series: dict[tuple[str, str, str], _Series] = field(default_factory=dict)
     _recent: dict[str, list[float]] = field(default_factory=dict)
+    _outbox: collections.deque[Callable[[], Awaitable[None]]] = field(default_factory=collections.deque)
+    _waiting: asyncio.Event = field(default_factory=asyncio.Event)
+    _sending: bool = False
 
-    async def record(self, regarding: Regarding, *, reason: str, note: str, action: str,
-                     warning: bool = False) -> None:
+    @property
+    def pending(self) -> int:
+        """Writes queued or being sent."""
+        return len(self._outbox) + int(self._sending)
+
+    def _queue(self, write: Callable[[], Awaitable[None]], what: str) -> None:
+        if len(self._outbox) >= self.backlog:
+            self.dropped += 1
+            log.info("event %s dropped: %d Event writes are waiting already", what, len(self._outbox))
+            return
+        self._outbox.append(write)
+        self._waiting.set()
+
+    async def run(self) -> None:
+        """Send the queued writes, one at a time, until cancelled."""
+        while True:
+            while not self._outbox:
+                self._waiting.clear()
+                await self._waiting.wait()
+            if self.quiet is not None and len(self._outbox) < self.backlog // 2:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.quiet(), self.max_delay)
+            for _ in range(len(self._outbox)):  # this batch, then wait for quiet again
+                write = self._outbox.popleft()
+                self._sending = True
+                try:
+                    await write()
+                finally:
+                    self._sending = False
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until every queued write is sent; whether they all were."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while self.pending and loop.time() < end:
+            await asyncio.sleep(0.02)
+        return not self.pending
+
+    def record(self, regarding: Regarding, *, reason: str, note: str, action: str, warning: bool = False) -> None:
+        """Decide now (a new Event, a series update, or nothing) and queue the write."""
         now = self.clock()
         note = note[:1024]
         key = (regarding.uid, reason, note)
@@ -79,7 +135,8 @@ class EventRecorder:
             series.count += 1
             if now - series.last_patch >= self.min_patch_gap:
                 series.last_patch = now
-                await self._write_series(series, now)
+                count = series.count
+                self._queue(lambda: self._write_series(series, count, now), f"series of {regarding.name}")
             return
         recent = [t for t in self._recent.get(regarding.uid, []) if now - t < 60.0]
         if len(recent) >= self.per_object_burst:
@@ -100,6 +157,9 @@ class EventRecorder:
         if len(self._series) > 10_000:
             self._series.clear()
         self._series[key] = _Series(name=name, namespace=namespace, first=now, last_patch=now)
+        self._queue(lambda: self._create(regarding, body), f"on {regarding.kind} {regarding.name}")
+
+    async def _create(self, regarding: Regarding, body: dict[str, Any]) -> None:
         try:
             self.writes += 1
             await self.client.create(EVENT_V1, body)
@@ -107,10 +167,10 @@ class EventRecorder:
             log.warning("could not record an Event on %s %s: %s", regarding.kind, regarding.name,
                         type(error).__name__)
 
-    async def _write_series(self, series: _Series, now: float) -> None:
+    async def _write_series(self, series: _Series, count: int, now: float) -> None:
         try:
             self.writes += 1
             await self.client.patch(EVENT_V1, series.name, {"series": {
-                "count": series.count, "lastObservedTime": _micro_time(now)}}, namespace=series.namespace)
+                "count": count, "lastObservedTime": _micro_time(now)}}, namespace=series.namespace)
         except ShipwayError as error:
             log.warning("could not update an Event series: %s", type(error).__name__)
