@@ -106,3 +106,31 @@ async def test_events_wait_for_the_deliveries_at_most_max_delay_or_until_half_th
         assert loop.time() - started < 0.25 and len(events(cluster)) == 6
     finally:
         sender.cancel()
+
+
+async def test_behind_the_sender_catches_up_with_several_writes_at_once() -> None:
+    """Once half the backlog waits, the queued Events go out ``catch_up`` at a time (none dropped while the
+    backlog holds them)."""
+    in_flight, most = 0, 0
+
+    class Slow(MemoryCluster):
+        async def create(self, kind, obj):  # type: ignore[no-untyped-def]
+            nonlocal in_flight, most
+            in_flight += 1
+            most = max(most, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+            return await super().create(kind, obj)
+
+    cluster, clock = Slow(), Clock()
+    recorder = EventRecorder(client=cluster, instance="op-1", clock=clock, backlog=20, catch_up=4,
+                             quiet=asyncio.Event().wait, max_delay=5.0)
+    for index in range(12):
+        recorder.record(Regarding(api_version="v", kind="Pipeline", name=f"p{index}", uid=f"u{index}"),
+                        reason="Ready", note="ready", action="Reconcile")
+    sender = asyncio.create_task(recorder.run())
+    try:
+        assert await recorder.drain(timeout=3)  # behind: no waiting for quiet (max_delay is 5 s)
+    finally:
+        sender.cancel()
+    assert len(events(cluster)) == 12 and recorder.dropped == 0 and most == 4

@@ -7,8 +7,8 @@ server. Notes are written by Shipway from names, reasons and fingerprints only: 
 redacting log filter is a second belt for the log lines here). A failed Event never fails the caller.
 
 Recording is asynchronous, as client-go's event broadcaster is: :meth:`EventRecorder.record` decides at once
-and queues the write; :meth:`EventRecorder.run` sends the queued writes one at a time, so Events never hold
-a reconcile and take at most one of the API requests in flight. Delivery comes first: given ``quiet`` (the
+and queues the write; :meth:`EventRecorder.run` sends the queued writes one at a time (``catch_up`` at once
+while half the backlog waits), so Events never hold a reconcile. Delivery comes first: given ``quiet`` (the
 work queue's "nothing to reconcile"), the sender waits for it, ``max_delay`` seconds at most, before each
 batch it sends, unless half the backlog is waiting; a rotation reaches every namespace before its Events are
 written, and no Event waits much longer than ``max_delay``. At most ``backlog`` writes wait; beyond that new
@@ -79,18 +79,19 @@ class EventRecorder:
     backlog: int = 1000
     quiet: Callable[[], Awaitable[None]] | None = None
     max_delay: float = 1.0
+    catch_up: int = 4  # writes in flight at once while half the backlog is waiting
     writes: int = 0
     dropped: int = 0
     _series: dict[tuple[str, str, str], _Series] = field(default_factory=dict)
     _recent: dict[str, list[float]] = field(default_factory=dict)
     _outbox: collections.deque[Callable[[], Awaitable[None]]] = field(default_factory=collections.deque)
     _waiting: asyncio.Event = field(default_factory=asyncio.Event)
-    _sending: bool = False
+    _sending: int = 0
 
     @property
     def pending(self) -> int:
         """Writes queued or being sent."""
-        return len(self._outbox) + int(self._sending)
+        return len(self._outbox) + self._sending
 
     def _queue(self, write: Callable[[], Awaitable[None]], what: str) -> None:
         if len(self._outbox) >= self.backlog:
@@ -106,16 +107,22 @@ class EventRecorder:
             while not self._outbox:
                 self._waiting.clear()
                 await self._waiting.wait()
-            if self.quiet is not None and len(self._outbox) < self.backlog // 2:
+            behind = len(self._outbox) >= self.backlog // 2
+            if self.quiet is not None and not behind:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.quiet(), self.max_delay)
-            for _ in range(len(self._outbox)):  # this batch, then wait for quiet again
-                write = self._outbox.popleft()
-                self._sending = True
-                try:
-                    await write()
-                finally:
-                    self._sending = False
+            # This batch (one write at a time; a few at once when behind), then wait for quiet again.
+            batch = [self._outbox.popleft() for _ in range(len(self._outbox))]
+            self._sending += len(batch)
+            gate = asyncio.Semaphore(self.catch_up if behind else 1)
+            await asyncio.gather(*(self._send(write, gate) for write in batch))
+
+    async def _send(self, write: Callable[[], Awaitable[None]], gate: asyncio.Semaphore) -> None:
+        try:
+            async with gate:
+                await write()
+        finally:
+            self._sending -= 1
 
     async def drain(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` seconds) until every queued write is sent; whether they all were."""
