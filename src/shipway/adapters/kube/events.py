@@ -7,8 +7,8 @@ server. Notes are written by Shipway from names, reasons and fingerprints only: 
 redacting log filter is a second belt for the log lines here). A failed Event never fails the caller.
 
 Recording is asynchronous, as client-go's event broadcaster is: :meth:`EventRecorder.record` decides at once
-and queues the write; :meth:`EventRecorder.run` sends the queued writes one at a time (``catch_up`` at once
-while half the backlog waits), so Events never hold a reconcile. Delivery comes first: given ``quiet`` (the
+and queues the write; :meth:`EventRecorder.run` sends the queued writes in batches, ``catch_up`` at a time,
+so Events never hold a reconcile. Delivery comes first: given ``quiet`` (the
 work queue's "nothing to reconcile"), the sender waits for it, ``max_delay`` seconds at most, before each
 batch it sends, unless half the backlog is waiting; a rotation reaches every namespace before its Events are
 written, and no Event waits much longer than ``max_delay``. At most ``backlog`` writes wait; beyond that new
@@ -79,7 +79,7 @@ class EventRecorder:
     backlog: int = 1000
     quiet: Callable[[], Awaitable[None]] | None = None
     max_delay: float = 1.0
-    catch_up: int = 4  # writes in flight at once while half the backlog is waiting
+    catch_up: int = 4  # writes of a batch in flight at once
     writes: int = 0
     dropped: int = 0
     _series: dict[tuple[str, str, str], _Series] = field(default_factory=dict)
@@ -111,10 +111,10 @@ class EventRecorder:
             if self.quiet is not None and not behind:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.quiet(), self.max_delay)
-            # This batch (one write at a time; a few at once when behind), then wait for quiet again.
+            # This batch (``catch_up`` writes at a time), then wait for quiet again.
             batch = [self._outbox.popleft() for _ in range(len(self._outbox))]
             self._sending += len(batch)
-            gate = asyncio.Semaphore(self.catch_up if behind else 1)
+            gate = asyncio.Semaphore(self.catch_up)
             await asyncio.gather(*(self._send(write, gate) for write in batch))
 
     async def _send(self, write: Callable[[], Awaitable[None]], gate: asyncio.Semaphore) -> None:
