@@ -237,30 +237,28 @@ class Store:
         return [(key, entry) for key, entry in self._by_kind.get(kind, {}).items()
                 if namespace is None or key[1] == namespace]
 
+    def _matching(self, kind: str, namespace: str | None, labels: Mapping[str, str] | None
+                  ) -> Iterator[tuple[Key, _Entry, dict[str, Any] | None]]:
+        """The entries of ``kind`` (in ``namespace``) with all of ``labels``, each with its decoded object when
+        telling took decoding it (the pipeline and managed-by labels are known without)."""
+        for key, entry in self._candidates(kind, namespace, labels):
+            known = entry.has(labels) if labels else True
+            if known is None and labels:
+                body = entry.body(kind)
+                have = (body.get("metadata") or {}).get("labels") or {}
+                if all(have.get(lk) == lv for lk, lv in labels.items()):
+                    yield key, entry, body
+            elif known:
+                yield key, entry, None
+
     def list(self, kind: str, *, namespace: str | None = None, labels: Mapping[str, str] | None = None
              ) -> Iterator[dict[str, Any]]:
         """Copies of the cached objects of ``kind`` (in ``namespace``, with all of ``labels``)."""
-        for _key, entry in self._candidates(kind, namespace, labels):
-            known = entry.has(labels) if labels else True
-            if known is False:
-                continue
-            obj = entry.body(kind)
-            if known is None and labels:
-                have = (obj.get("metadata") or {}).get("labels") or {}
-                if any(have.get(lk) != lv for lk, lv in labels.items()):
-                    continue
-            yield obj
+        for _key, entry, body in self._matching(kind, namespace, labels):
+            yield body if body is not None else entry.body(kind)
 
     def where(self, kind: str, *, labels: Mapping[str, str], namespace: str | None = None
               ) -> builtins.list[tuple[str, str]]:
-        """The (namespace, name) of the cached objects of ``kind`` with ``labels`` (the pipeline and managed-by
-        labels are known without decoding an object; others are read from it)."""
-        found: builtins.list[tuple[str, str]] = []
-        for key, entry in self._candidates(kind, namespace, labels):
-            known = entry.has(labels)
-            if known is None:
-                have = (entry.body(kind).get("metadata") or {}).get("labels") or {}
-                known = all(have.get(lk) == lv for lk, lv in labels.items())
-            if known:
-                found.append((key[1], key[2]))
-        return found
+        """The (namespace, name) of the cached objects of ``kind`` with ``labels``, decoding none that the
+        labels the entries know (pipeline, managed-by) can tell."""
+        return [(key[1], key[2]) for key, _entry, _body in self._matching(kind, namespace, labels)]

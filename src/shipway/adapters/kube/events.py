@@ -102,7 +102,7 @@ class EventRecorder:
         self._waiting.set()
 
     async def run(self) -> None:
-        """Send the queued writes, one at a time, until cancelled."""
+        """Send the queued writes in batches (``catch_up`` at a time, after ``quiet``), until cancelled."""
         while True:
             while not self._outbox:
                 self._waiting.clear()
